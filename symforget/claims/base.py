@@ -1,0 +1,195 @@
+r"""Claims: an id, a one-line statement, its derivation(s), and a check that returns evidence.
+
+A check is a function ``check(ctx, **variant) -> Evidence``. Its keyword arguments *are the
+statement's constants* (a rate, a bound's prefactor, a curvature formula …) with the true values
+as defaults; a claim's ``mutants`` are deliberately wrong values for them. The same checking
+machinery must reject every mutant — that is how we know a check can fail (tests enforce it).
+
+Checks follow DESIGN.md's verification method: symbolic identities, numeric sweeps (worst case
+reported), precise points with error estimates, fitted rates with standard errors. Sub-checks are
+recorded in a :class:`Checks` accumulator, which turns them into metrics and a verdict.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Context", "Evidence", "Checks", "Claim", "ClaimResult", "fit_line"]
+
+Metric = float | int | str | bool | None
+
+
+@dataclass(frozen=True)
+class Context:
+    """Run settings shared by all checks."""
+
+    profile: str = "quick"
+    seed: int = 0
+    dps: int = 30
+
+    @property
+    def full(self) -> bool:
+        """True for the exhaustive profile."""
+        return self.profile == "full"
+
+    def rng(self, salt: int = 0) -> np.random.Generator:
+        """A seeded generator (distinct streams per ``salt``)."""
+        return np.random.default_rng([self.seed, salt])
+
+    def n(self, quick: int, full: int) -> int:
+        """Pick a size by profile."""
+        return full if self.full else quick
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a check found: verdict, metrics, a one-line summary, a counterexample if it failed."""
+
+    ok: bool
+    metrics: dict[str, Metric]
+    summary: str
+    counterexample: str | None = None
+
+
+def _clean(value: Any) -> Metric:
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        v = float(value)
+        return v if math.isfinite(v) else str(v)
+    if value is None or isinstance(value, str):
+        return value
+    return str(value)
+
+
+class Checks:
+    """Accumulates sub-checks of one claim into metrics and a verdict.
+
+    Every sub-check stores its measured value as a metric; failures are collected with a
+    readable description (the counterexample).
+    """
+
+    def __init__(self) -> None:
+        self.metrics: dict[str, Metric] = {}
+        self.failures: list[str] = []
+        self.passed: list[str] = []
+
+    def metric(self, name: str, value: Any) -> None:
+        """Record evidence that is not itself a pass/fail criterion."""
+        self.metrics[name] = _clean(value)
+
+    def true(self, name: str, condition: bool, detail: str = "") -> bool:
+        """A boolean criterion."""
+        cond = bool(condition)
+        self.metrics[name] = cond
+        (self.passed if cond else self.failures).append(f"{name}" + (f": {detail}" if detail else ""))
+        return cond
+
+    def le(self, name: str, value: float, bound: float, detail: str = "") -> bool:
+        """``value <= bound``; the value is the metric."""
+        self.metrics[name] = _clean(value)
+        ok = bool(np.isfinite(value) and value <= bound)
+        msg = f"{name}={value:.6g} (must be <= {bound:.3g})" + (f"; {detail}" if detail else "")
+        (self.passed if ok else self.failures).append(msg)
+        return ok
+
+    def close(self, name: str, measured: float, expected: float, rtol: float,
+              atol: float = 0.0, detail: str = "") -> bool:
+        """``|measured − expected| <= atol + rtol·|expected|``; records both and the error."""
+        err = abs(measured - expected)
+        self.metrics[name] = _clean(measured)
+        self.metrics[f"{name}_expected"] = _clean(expected)
+        ok = bool(np.isfinite(measured) and err <= atol + rtol * abs(expected))
+        msg = (f"{name}={measured:.10g} vs expected {expected:.10g} "
+               f"(|err|={err:.3g}, tol={atol + rtol * abs(expected):.3g})")
+        if detail:
+            msg += f"; {detail}"
+        (self.passed if ok else self.failures).append(msg)
+        return ok
+
+    @property
+    def ok(self) -> bool:
+        """True iff no sub-check failed (and at least one ran)."""
+        return not self.failures and bool(self.passed)
+
+    def evidence(self, summary: str) -> Evidence:
+        """Freeze into :class:`Evidence`."""
+        counter = "; ".join(self.failures) if self.failures else None
+        if not self.passed and not self.failures:
+            counter = "no sub-check ran"
+        return Evidence(self.ok, dict(self.metrics), summary, counter)
+
+
+def fit_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """Least-squares slope, its standard error and the intercept of y against x."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if x.size < 3:
+        raise ValueError("need at least three points to fit a line with a standard error")
+    A = np.column_stack([x, np.ones_like(x)])
+    coef, *_ = np.linalg.lstsq(A, y, rcond=None)
+    resid = y - A @ coef
+    dof = x.size - 2
+    s2 = float(resid @ resid) / dof
+    cov = s2 * np.linalg.inv(A.T @ A)
+    return float(coef[0]), float(math.sqrt(max(cov[0, 0], 0.0))), float(coef[1])
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A registered claim.
+
+    ``check(ctx, **variant)`` returns :class:`Evidence`; ``mutants`` maps a name to the keyword
+    arguments of a deliberately wrong statement that the check must reject; ``derivations``
+    lazily builds the SymPy derivations rendered in proofs/.
+    """
+
+    id: str
+    statement: str
+    check: Callable[..., Evidence]
+    derivations: Callable[[], list] = field(default=lambda: [])
+    assumptions: tuple[str, ...] = ()
+    mutants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    issue: int | None = None
+
+    @property
+    def family(self) -> str:
+        """The part of the id before the dot."""
+        return self.id.split(".", 1)[0]
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """The outcome of verifying one claim (the JSON record of ``symforget verify --json``)."""
+
+    id: str
+    status: str  # "pass" | "fail" | "error"
+    statement: str
+    metrics: dict[str, Metric]
+    seconds: float
+    summary: str = ""
+    counterexample: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True iff the claim passed."""
+        return self.status == "pass"
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented JSON record."""
+        return {
+            "id": self.id,
+            "status": self.status,
+            "statement": self.statement,
+            "metrics": self.metrics,
+            "seconds": round(self.seconds, 3),
+            "summary": self.summary,
+            "counterexample": self.counterexample,
+        }

@@ -1,0 +1,1 @@
+"""Claims of this family register on import."""

@@ -1,0 +1,134 @@
+r"""The compile layer: the only place that calls ``sympy.lambdify``.
+
+One cached path turns SymPy expressions into NumPy callables (vectorised, broadcasting over
+parameter arrays) and mpmath callables, from the *same* expressions. Stable special functions
+(:class:`~symforget.symbolic.functions.Sigmoid`, ``Softplus``) are mapped to overflow-free
+implementations for each backend. The cache is keyed by (expressions, argument symbols,
+backend); lambdify itself caches nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import mpmath
+import numpy as np
+import sympy as sp
+from scipy import special
+
+from .symbolic.expectation import ExpectationSpec, linear_coefficients
+from .symbolic.symbols import x
+
+__all__ = ["compile_exprs", "compile_spec", "CompiledSpec", "cache_info", "Backend"]
+
+Backend = Literal["numpy", "mpmath"]
+
+
+def _np_softplus(z):
+    return np.logaddexp(0.0, z)
+
+
+def _mp_sigmoid(z):
+    return 1 / (1 + mpmath.exp(-z))
+
+
+def _mp_softplus(z):
+    z = mpmath.mpf(z)
+    if z > 0:
+        return z + mpmath.log1p(mpmath.exp(-z))
+    return mpmath.log1p(mpmath.exp(z))
+
+
+_MODULES: dict[str, list] = {
+    "numpy": [{"Sigmoid": special.expit, "Softplus": _np_softplus}, "numpy"],
+    "mpmath": [{"Sigmoid": _mp_sigmoid, "Softplus": _mp_softplus}, "mpmath"],
+}
+
+_CACHE: dict[tuple, Callable] = {}
+_LOCK = threading.Lock()
+_STATS = {"hits": 0, "misses": 0}
+
+
+def compile_exprs(
+    exprs: Sequence[sp.Expr] | sp.Expr,
+    args: Sequence[sp.Symbol],
+    backend: Backend = "numpy",
+) -> Callable:
+    """Compile ``exprs`` (one or a sequence) into a callable of ``args`` for ``backend``.
+
+    The NumPy callable broadcasts; for a sequence it returns a tuple whose entries may be
+    scalars where an expression is constant (callers broadcast). Cached.
+    """
+    if backend not in _MODULES:
+        raise ValueError(f"backend={backend!r} must be 'numpy' or 'mpmath'")
+    single = isinstance(exprs, sp.Basic)
+    key = (exprs if single else tuple(exprs), tuple(args), backend)
+    with _LOCK:
+        fn = _CACHE.get(key)
+        if fn is not None:
+            _STATS["hits"] += 1
+            return fn
+    body = exprs if single else tuple(exprs)
+    fn = sp.lambdify(tuple(args), body, modules=_MODULES[backend], cse=True)
+    with _LOCK:
+        _STATS["misses"] += 1
+        _CACHE.setdefault(key, fn)
+    return fn
+
+
+def cache_info() -> dict[str, int]:
+    """Hits, misses and size of the compile cache."""
+    with _LOCK:
+        return {**_STATS, "size": len(_CACHE)}
+
+
+@dataclass(frozen=True)
+class CompiledSpec:
+    """An :class:`ExpectationSpec` compiled for one backend.
+
+    ``weights/means/scales(*params)`` give the components; ``integrand[c](x, *params)`` the
+    integrand vector of component c; ``kinks(*params)`` the (a_j, b_j) of every kink.
+    """
+
+    spec: ExpectationSpec
+    backend: str
+    weights: Callable
+    means: Callable
+    scales: Callable
+    integrands: tuple[Callable, ...]
+    kinks: Callable | None
+
+    @property
+    def size(self) -> int:
+        """Number of outputs."""
+        return self.spec.size
+
+
+_SPEC_CACHE: dict[tuple[str, ExpectationSpec], CompiledSpec] = {}
+
+
+def compile_spec(spec: ExpectationSpec, backend: Backend = "numpy") -> CompiledSpec:
+    """Compile every part of an expectation spec (cached per spec and backend)."""
+    key = (backend, spec)
+    with _LOCK:
+        hit = _SPEC_CACHE.get(key)
+    if hit is not None:
+        return hit
+    params = spec.params
+    comps = spec.components
+    weights = compile_exprs([c.weight for c in comps], params, backend)
+    means = compile_exprs([c.mean for c in comps], params, backend)
+    scales = compile_exprs([c.scale for c in comps], params, backend)
+    integrands = tuple(compile_exprs(list(f), (x, *params), backend) for f in spec.integrands)
+    coeffs: list[sp.Expr] = []
+    for z in spec.kinks:
+        a_, b_ = linear_coefficients(z)
+        coeffs.extend((a_, b_))
+    kinks = compile_exprs(coeffs, params, backend) if coeffs else None
+    out = CompiledSpec(spec, backend, weights, means, scales, integrands, kinks)
+    with _LOCK:
+        _SPEC_CACHE.setdefault(key, out)
+    return out

@@ -1,0 +1,233 @@
+r"""Public numeric evaluators of the two-mode model (the DESIGN.md public contract).
+
+All functions are vectorised: parameters broadcast against each other (NumPy rules) and the
+result carries the broadcast shape (plus trailing vector/matrix axes). Units are 1-D with a
+shared scale σ (``sigma``, default 1: whitened units). Every integrand is compiled from the
+SymPy derivation in :mod:`symforget.symbolic.mixture`; the expectations are computed by the
+kink-aware quadrature of :mod:`symforget.quadrature`.
+
+Parameters out of domain raise :class:`~symforget.errors.ParameterError` naming the parameter.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import validate as V
+from .compile import compile_exprs, compile_spec
+from .errors import ParameterError
+from .quadrature import expect
+from .symbolic import gauss, mixture
+from .symbolic.symbols import delta as _delta
+
+__all__ = [
+    "bhattacharyya",
+    "kl_gauss",
+    "chi2_gauss",
+    "hellinger2_gauss",
+    "fkl_grad",
+    "fkl_hessian",
+    "fkl_loss",
+    "fkl_iw_grad",
+    "em_step",
+    "rkl_grad",
+    "rkl_hessian",
+    "rkl_loss",
+    "fisher",
+    "fisher_matrix",
+]
+
+
+def _closed(name: str, delta: Any) -> np.ndarray:
+    d = V.finite("delta", delta)
+    fn = compile_exprs(gauss.STATED[name], (_delta,))
+    return np.asarray(fn(np.abs(d)), dtype=np.float64) * np.ones_like(d)
+
+
+def bhattacharyya(delta: Any) -> np.ndarray:
+    r"""Bhattacharyya coefficient of two equal-covariance Gaussians, :math:`e^{-\Delta^2/8}`.
+
+    ``delta`` is the Mahalanobis separation (any sign; only Δ² matters).
+    Claim ``gauss.closed_forms``.
+
+    >>> float(bhattacharyya(0.0))
+    1.0
+    """
+    return _closed("bc", delta)
+
+
+def kl_gauss(delta: Any) -> np.ndarray:
+    r""":math:`\mathrm{KL}(\varphi_a\Vert\varphi_b) = \Delta^2/2` (claim ``gauss.closed_forms``)."""
+    return _closed("kl", delta)
+
+
+def chi2_gauss(delta: Any) -> np.ndarray:
+    r""":math:`\chi^2(\varphi_a\Vert\varphi_b) = e^{\Delta^2} - 1` (claim ``gauss.closed_forms``)."""
+    return _closed("chi2", delta)
+
+
+def hellinger2_gauss(delta: Any) -> np.ndarray:
+    r"""Squared Hellinger distance :math:`1 - e^{-\Delta^2/8}` (claim ``gauss.closed_forms``)."""
+    return _closed("hellinger2", delta)
+
+
+def _student(w: Any, mu_old: Any, mu_new: Any, sigma: Any) -> list[np.ndarray]:
+    return [V.open_unit("w", w), V.finite("mu_old", mu_old), V.finite("mu_new", mu_new),
+            V.positive("sigma", sigma)]
+
+
+def _fkl_params(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean) -> list[np.ndarray]:
+    w_, mo, mn, sg = _student(w, mu_old, mu_new, sigma)
+    dm = V.finite("data_mean", data_mean)
+    rp = V.half_open_unit("replay", replay)
+    if replay_mean is None:
+        if np.any(rp > 0):
+            raise ParameterError("replay_mean is required when replay > 0")
+        rm = dm
+    else:
+        rm = V.finite("replay_mean", replay_mean)
+    b = V.broadcast(w=w_, mu_old=mo, mu_new=mn, data_mean=dm, replay_mean=rm, replay=rp, sigma=sg)
+    return b
+
+
+def _split_replay(spec_fn, p: list[np.ndarray]) -> np.ndarray:
+    """Evaluate a loss spec whose integrand contains log ρ: the ρ = 0 points use the
+    single-Gaussian form of the spec (``spec_fn(False)``)."""
+    rho = p[5]
+    zero = rho == 0
+    cs1, cs0 = compile_spec(spec_fn(True)), compile_spec(spec_fn(False))
+    out = np.empty(rho.shape + (cs1.size,))
+    if zero.any():
+        out[zero] = expect(cs0, [q[zero] for q in p])
+    if (~zero).any():
+        out[~zero] = expect(cs1, [q[~zero] for q in p])
+    return out
+
+
+def fkl_grad(
+    w: Any, mu_old: Any, mu_new: Any, *, data_mean: Any, sigma: Any = 1.0,
+    replay: Any = 0.0, replay_mean: Any = None,
+) -> np.ndarray:
+    r"""Gradient of the forward KL :math:`L_F = \mathrm{KL}(P_{\rm train}\Vert q_\theta)`.
+
+    :math:`\nabla_{(w,\mu_o,\mu_n)} L_F = -\mathbb E_{P_{\rm train}}[\nabla\log q_\theta]` with
+    :math:`P_{\rm train} = (1-\rho)\mathcal N(m_d,\sigma^2) + \rho\,\mathcal N(m_r,\sigma^2)`,
+    ρ = ``replay``. In particular :math:`\partial_w L_F = (w - \mathbb E_P[r_o])/(w(1-w))`
+    (claim ``fkl.em_identity``).
+
+    Returns an array of shape ``broadcast_shape + (3,)``.
+    """
+    p = _fkl_params(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean)
+    return expect(compile_spec(mixture.fkl_grad_spec()), p)
+
+
+def fkl_hessian(
+    w: Any, mu_old: Any, mu_new: Any, *, data_mean: Any, sigma: Any = 1.0,
+    replay: Any = 0.0, replay_mean: Any = None,
+) -> np.ndarray:
+    r"""Hessian :math:`-\mathbb E_{P}[\nabla^2\log q_\theta]`, shape ``(..., 3, 3)``."""
+    p = _fkl_params(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean)
+    out = expect(compile_spec(mixture.fkl_hess_spec()), p)
+    return out.reshape(*out.shape[:-1], 3, 3)
+
+
+def fkl_loss(
+    w: Any, mu_old: Any, mu_new: Any, *, data_mean: Any, sigma: Any = 1.0,
+    replay: Any = 0.0, replay_mean: Any = None,
+) -> np.ndarray:
+    r""":math:`\mathrm{KL}(P_{\rm train}\Vert q_\theta) = \mathbb E_P[\log P - \log q_\theta]`."""
+    p = _fkl_params(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean)
+    return _split_replay(mixture.fkl_loss_spec, p)[..., 0]
+
+
+def fkl_iw_grad(
+    w: Any, mu_old: Any, mu_new: Any, *, data_mean: Any, replay: Any, replay_mean: Any,
+    sigma: Any = 1.0,
+) -> np.ndarray:
+    r"""Importance-weighted replay gradient :math:`-\mathbb E_{P_{\rm train}}
+    [(P_{\rm new}/P_{\rm train})\nabla\log q_\theta]` (claim ``replay.fkl_iw_no_effect``)."""
+    p = _fkl_params(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean)
+    if np.any(p[5] <= 0):
+        raise ParameterError("replay must be > 0 for an importance-weighted replay gradient")
+    return expect(compile_spec(mixture.fkl_iw_grad_spec()), p)
+
+
+def em_step(
+    w: Any, mu_old: Any, mu_new: Any, *, data_mean: Any, sigma: Any = 1.0,
+    replay: Any = 0.0, replay_mean: Any = None,
+) -> np.ndarray:
+    r"""One population EM step for :math:`\mathrm{KL}(P_{\rm train}\Vert q_\theta)`.
+
+    :math:`w' = \mathbb E_P[r_o]`, :math:`\mu_o' = \mathbb E_P[r_o x]/\mathbb E_P[r_o]`,
+    :math:`\mu_n' = \mathbb E_P[r_n x]/\mathbb E_P[r_n]` (σ fixed). Returns ``(..., 3)``.
+    """
+    p = _fkl_params(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean)
+    s = expect(compile_spec(mixture.em_spec()), p)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mo = np.where(s[..., 0] > 0, s[..., 1] / s[..., 0], p[1])
+        mn = np.where(s[..., 2] > 0, s[..., 3] / s[..., 2], p[2])
+    return np.stack([s[..., 0], mo, mn], axis=-1)
+
+
+def _rkl_params(w, mu_old, mu_new, alpha, target_old, target_new, sigma) -> list[np.ndarray]:
+    w_, mo, mn, sg = _student(w, mu_old, mu_new, sigma)
+    al = V.open_unit("alpha", alpha)
+    to = V.finite("target_old", target_old)
+    tn = V.finite("target_new", target_new)
+    return V.broadcast(w=w_, mu_old=mo, mu_new=mn, alpha=al, target_old=to, target_new=tn,
+                       sigma=sg)
+
+
+def rkl_grad(
+    w: Any, mu_old: Any, mu_new: Any, *, alpha: Any, target_old: Any, target_new: Any,
+    sigma: Any = 1.0,
+) -> np.ndarray:
+    r"""Gradient of the reverse KL :math:`L_R = \mathrm{KL}(q_\theta\Vert p^*)`.
+
+    :math:`\nabla L_R = \sum_c \mathbb E_{\varphi_c}[g_c \log(q_\theta/p^*)]` with
+    :math:`\nabla_\theta q = \sum_c\varphi_c g_c` (score-function identity; the ``+1`` of
+    :math:`\nabla\int q\log(q/p^*)` integrates to zero). ``p* = α N(target_old) +
+    (1−α) N(target_new)``. Returns ``broadcast_shape + (3,)``.
+    """
+    p = _rkl_params(w, mu_old, mu_new, alpha, target_old, target_new, sigma)
+    return expect(compile_spec(mixture.rkl_grad_spec()), p)
+
+
+def rkl_hessian(
+    w: Any, mu_old: Any, mu_new: Any, *, alpha: Any, target_old: Any, target_new: Any,
+    sigma: Any = 1.0,
+) -> np.ndarray:
+    r"""Hessian of :math:`L_R`: :math:`\sum_c\mathbb E_{\varphi_c}[H_c\log(q/p^*)] + I(\theta)`."""
+    p = _rkl_params(w, mu_old, mu_new, alpha, target_old, target_new, sigma)
+    out = expect(compile_spec(mixture.rkl_hess_spec()), p)
+    return out.reshape(*out.shape[:-1], 3, 3)
+
+
+def rkl_loss(
+    w: Any, mu_old: Any, mu_new: Any, *, alpha: Any, target_old: Any, target_new: Any,
+    sigma: Any = 1.0,
+) -> np.ndarray:
+    r""":math:`\mathrm{KL}(q_\theta\Vert p^*) = \mathbb E_{q_\theta}[\log(q_\theta/p^*)]`."""
+    p = _rkl_params(w, mu_old, mu_new, alpha, target_old, target_new, sigma)
+    return expect(compile_spec(mixture.rkl_loss_spec()), p)[..., 0]
+
+
+def fisher_matrix(w: Any, mu_old: Any, mu_new: Any, *, sigma: Any = 1.0) -> np.ndarray:
+    r"""Fisher information :math:`\mathbb E_q[\nabla\log q\,\nabla\log q^\top]`, ``(..., 3, 3)``."""
+    p = V.broadcast(**dict(zip(("w", "mu_old", "mu_new", "sigma"),
+                               _student(w, mu_old, mu_new, sigma), strict=True)))
+    out = expect(compile_spec(mixture.fisher_spec()), p)
+    return out.reshape(*out.shape[:-1], 3, 3)
+
+
+def fisher(alpha: Any, delta: Any) -> np.ndarray:
+    r"""Fisher information at :math:`\theta^* = (\alpha, 0, \Delta)` in whitened (w, μo, μn).
+
+    Equals :math:`\nabla^2 L_R(\theta^*)` (claim ``rkl.local_geometry``). Shape ``(..., 3, 3)``.
+    """
+    al = V.open_unit("alpha", alpha)
+    d = V.finite("delta", delta)
+    al, d = V.broadcast(alpha=al, delta=d)
+    return fisher_matrix(al, np.zeros_like(d), d)

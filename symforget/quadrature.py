@@ -1,0 +1,147 @@
+r"""Gaussian expectations in double precision: composite Gauss–Legendre with kink-aware panels.
+
+For a component :math:`\mathcal N(m, s^2)` we integrate in the standardised variable
+:math:`y = (x-m)/s` against :math:`\phi(y) = e^{-y^2/2}/\sqrt{2\pi}`:
+
+.. math:: \mathbb E[f(x)] = \int_{-L}^{L} f(m + s y)\,\phi(y)\,dy + O(e^{-L^2/2}).
+
+The integrands (responsibilities, softplus log-ratios) switch over a width :math:`1/|\kappa|`
+around the zero :math:`t` of each kink :math:`z = \kappa y + \beta` — often several σ into the
+component's tail, where plain Gauss–Hermite is inaccurate (DESIGN.md, "Numerics"). Panels are
+therefore split at :math:`t` and graded geometrically around it
+(:math:`t \pm \{1, 4, 16\}/|\kappa|`) so the nearest complex singularity of the sigmoid
+(at :math:`z = \pm i\pi`) stays a fixed number of panel half-widths away — that keeps the
+Gauss–Legendre error geometric on every panel — plus fixed panels at
+:math:`\pm 1, \pm 2.5, \pm 5` for the Gaussian itself. The range grows to
+:math:`L = 10 + \max_j \min(|t_j|, |\kappa_j|)` so exponentially tilted tails (an integrand
+:math:`\propto e^{\kappa y}` below the switch peaks near :math:`y = \kappa`) are covered.
+
+No evaluation forms 0/0 or log 0 (the integrands are in stable form); a non-finite result raises
+:class:`~symforget.errors.SymforgetError` rather than being returned.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from .compile import CompiledSpec
+from .errors import SymforgetError
+
+__all__ = ["expect", "gauss_legendre", "NODES_PER_PANEL", "CHUNK"]
+
+#: Gauss–Legendre nodes per panel (measured: 16 reaches ~1e-14 relative on the test boxes)
+NODES_PER_PANEL = 16
+#: parameter points processed at once (bounds memory: CHUNK × nodes floats per temporary)
+CHUNK = 2048
+_BASE = np.array([-5.0, -2.5, -1.0, 1.0, 2.5, 5.0])
+_GRADING = np.array([0.0, 1.0, -1.0, 4.0, -4.0, 16.0, -16.0])
+_L0 = 10.0
+_LMAX = 60.0
+_INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
+
+
+@lru_cache(maxsize=8)
+def gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss–Legendre nodes and weights on [−1, 1]."""
+    u, g = np.polynomial.legendre.leggauss(n)
+    return u, g
+
+
+def _breakpoints(kappa: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """Sorted breakpoints (N, B) in y for kinks κ y + β (κ, β of shape (J, N))."""
+    n_pts = kappa.shape[1] if kappa.ndim == 2 else 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(kappa != 0.0, -beta / np.where(kappa != 0.0, kappa, 1.0), 0.0)
+        width = np.where(kappa != 0.0, 1.0 / np.abs(kappa), 0.0)
+    reach = np.minimum(np.abs(t), np.abs(kappa)).max(axis=0) if len(kappa) else np.zeros(n_pts)
+    L = np.minimum(_L0 + reach, _LMAX)  # (N,)
+    pieces = [np.broadcast_to(-L, (n_pts,))[:, None], np.broadcast_to(L, (n_pts,))[:, None],
+              np.broadcast_to(_BASE, (n_pts, _BASE.size))]
+    for j in range(len(kappa)):
+        pieces.append(t[j][:, None] + width[j][:, None] * _GRADING[None, :])
+    bp = np.concatenate(pieces, axis=1)
+    bp = np.clip(bp, -L[:, None], L[:, None])
+    bp.sort(axis=1)
+    return bp
+
+
+def _nodes(bp: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes y (N, K) and weights (N, K) including φ(y), for panels between breakpoints."""
+    u, g = gauss_legendre(n)
+    lo, hi = bp[:, :-1], bp[:, 1:]
+    mid, half = (lo + hi) / 2.0, (hi - lo) / 2.0
+    y = mid[:, :, None] + half[:, :, None] * u[None, None, :]
+    wts = half[:, :, None] * g[None, None, :] * np.exp(-0.5 * y * y) * _INV_SQRT_2PI
+    n_pts = bp.shape[0]
+    return y.reshape(n_pts, -1), wts.reshape(n_pts, -1)
+
+
+def _expect_flat(cs: CompiledSpec, params: list[np.ndarray], n: int) -> np.ndarray:
+    n_pts = params[0].shape[0]
+    k = cs.size
+    out = np.zeros((n_pts, k))
+    weights = [np.broadcast_to(v, (n_pts,)) for v in cs.weights(*params)]
+    means = [np.broadcast_to(v, (n_pts,)) for v in cs.means(*params)]
+    scales = [np.broadcast_to(v, (n_pts,)) for v in cs.scales(*params)]
+    if cs.kinks is not None:
+        coeffs = [np.broadcast_to(v, (n_pts,)) for v in cs.kinks(*params)]
+        a_ = np.array(coeffs[0::2])
+        b_ = np.array(coeffs[1::2])
+    else:
+        a_ = b_ = np.zeros((0, n_pts))
+    col = [p[:, None] for p in params]
+    for c, f in enumerate(cs.integrands):
+        pi_c = weights[c]
+        active = pi_c != 0.0
+        if not active.any():
+            continue
+        m, s = means[c], scales[c]
+        kappa = a_ * s[None, :]
+        beta = a_ * m[None, :] + b_
+        bp = _breakpoints(kappa, beta)
+        y, wts = _nodes(bp, n)
+        xs = m[:, None] + s[:, None] * y
+        vals = f(xs, *col)
+        for i, v in enumerate(vals):
+            v = np.broadcast_to(v, xs.shape)
+            out[:, i] += np.where(active, pi_c * np.einsum("nk,nk->n", v, wts), 0.0)
+    return out
+
+
+def expect(cs: CompiledSpec, params: list[np.ndarray], n: int = NODES_PER_PANEL) -> np.ndarray:
+    """Evaluate the compiled expectation at broadcast parameter arrays.
+
+    Parameters
+    ----------
+    cs : CompiledSpec
+        A NumPy-compiled :class:`~symforget.symbolic.expectation.ExpectationSpec`.
+    params : list of ndarray
+        One array per ``cs.spec.params`` entry, already validated and broadcast together.
+    n : int
+        Gauss–Legendre nodes per panel.
+
+    Returns
+    -------
+    ndarray of shape ``params[0].shape + (k,)``
+    """
+    shape = np.shape(params[0])
+    flat = [np.ascontiguousarray(p, dtype=np.float64).reshape(-1) for p in params]
+    n_pts = flat[0].size
+    out = np.empty((n_pts, cs.size))
+    with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+        for start in range(0, n_pts, CHUNK):
+            sl = slice(start, start + CHUNK)
+            try:
+                out[sl] = _expect_flat(cs, [p[sl] for p in flat], n)
+            except FloatingPointError as exc:
+                raise SymforgetError(
+                    f"{cs.spec.name}: floating-point failure ({exc}) at parameters "
+                    f"{[float(p[sl][0]) for p in flat]} ..."
+                ) from exc
+    if not np.isfinite(out).all():
+        bad = np.argwhere(~np.isfinite(out))[0][0]
+        where = {s.name: float(p[bad]) for s, p in zip(cs.spec.params, flat, strict=True)}
+        raise SymforgetError(f"{cs.spec.name}: non-finite value at {where}")
+    return out.reshape(*shape, cs.size)

@@ -18,6 +18,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 from scipy import special
+from sympy.codegen.rewriting import expm1_opt, log1p_opt, optimize
 
 from .symbolic.expectation import ExpectationSpec, linear_coefficients
 from .symbolic.symbols import x
@@ -47,9 +48,23 @@ _MODULES: dict[str, list] = {
     "mpmath": [{"Sigmoid": _mp_sigmoid, "Softplus": _mp_softplus}, "mpmath"],
 }
 
+_REWRITE_MAX_OPS = 80
 _CACHE: dict[tuple, Callable] = {}
 _LOCK = threading.Lock()
 _STATS = {"hits": 0, "misses": 0}
+
+
+def _rewrite(expr: sp.Expr) -> sp.Expr:
+    """Exact rewrites for accuracy before code generation: ``exp(u) − 1 → expm1(u)``,
+    ``log(1 + u) → log1p(u)`` (e.g. χ² = e^{Δ²} − 1 keeps full relative accuracy as Δ → 0)."""
+    expr = sp.sympify(expr)  # safe: internal expressions only, never user text
+    if not isinstance(expr, sp.Expr) or expr.is_number:
+        return expr
+    if sp.count_ops(expr) > _REWRITE_MAX_OPS:
+        # SymPy's rewriting search is superlinear (seconds on the Hessian integrands, whose
+        # exp/log appear only inside the already-stable Sigmoid/Softplus forms)
+        return expr
+    return optimize(expr, [expm1_opt, log1p_opt])
 
 
 def compile_exprs(
@@ -71,7 +86,7 @@ def compile_exprs(
         if fn is not None:
             _STATS["hits"] += 1
             return fn
-    body = exprs if single else tuple(exprs)
+    body = _rewrite(exprs) if single else tuple(_rewrite(e) for e in exprs)
     fn = sp.lambdify(tuple(args), body, modules=_MODULES[backend], cse=True)
     with _LOCK:
         _STATS["misses"] += 1

@@ -117,8 +117,9 @@ def expect(
     dps : int
         Working precision in decimal digits.
     rtol : float, optional
-        Refuse (``PrecisionError``) if an error estimate exceeds ``rtol · max(|value|, scale)``,
-        where scale is the largest |entry|. Default ``10**(-dps/2)``.
+        Refuse (``PrecisionError``) if an error estimate exceeds
+        ``rtol · max(|value|, 1e-6·scale, 10**(-dps/2))``, where scale is the largest |entry|.
+        Default ``rtol = 10**(-dps/2)``.
     """
     if len(params) != len(spec.params):
         raise ValueError(f"{spec.name} takes {len(spec.params)} parameters, got {len(params)}")
@@ -129,10 +130,25 @@ def expect(
         scale = max(abs(v) for v in hi) if hi else mpmath.mpf(0)
         errs = tuple(max(e1, abs(v1 - v2)) for v1, v2, e1 in zip(lo, hi, lo_err, strict=True))
         for i, (v, e) in enumerate(zip(hi, errs, strict=True)):
-            if e > tol * max(abs(v), scale * mpmath.mpf("1e-6"), mpmath.mpf(10) ** (-dps)):
+            # relative to the value, to the largest entry (a component may cancel to ~0), and an
+            # absolute floor of 10^(-dps/2) for values that are exactly zero
+            floor = max(abs(v), scale * mpmath.mpf("1e-6"), mpmath.mpf(10) ** (-dps / 2))
+            if e > tol * floor:
                 raise PrecisionError(
                     f"{spec.name}[{i}] at {dict(zip([s.name for s in spec.params], params))}: "
                     f"error estimate {mpmath.nstr(e, 3)} exceeds tolerance for value "
                     f"{mpmath.nstr(v, 10)} at {dps} digits; refusing to return it"
                 )
     return PreciseValue(tuple(hi), errs, dps)
+
+
+def misassignment(w: float, delta: float, dps: int = 50):
+    r"""Certified m(w, Δ) at ``dps`` digits: ``(value, error_estimate)`` as mpf.
+
+    Two representations (the cosh form of CLAIMS.md §3 and the direct integral split at the
+    transition :math:`x_0 = \Delta/2 + c/\Delta` on the scale 1/Δ) must agree; otherwise
+    :class:`~symforget.errors.PrecisionError`. Implemented in :mod:`symforget.precise_drift`.
+    """
+    from .precise_drift import misassignment as _impl
+
+    return _impl(w, delta, dps=dps)

@@ -9,10 +9,11 @@ The integrands (responsibilities, softplus log-ratios) switch over a width :math
 around the zero :math:`t` of each kink :math:`z = \kappa y + \beta` — often several σ into the
 component's tail, where plain Gauss–Hermite is inaccurate (DESIGN.md, "Numerics"). Panels are
 therefore split at :math:`t` and graded geometrically around it
-(:math:`t \pm \{1, 4, 16\}/|\kappa|`) so the nearest complex singularity of the sigmoid
+(:math:`t \pm \{1, 4, 16, 64\}/|\kappa|`) so the nearest complex singularity of the sigmoid
 (at :math:`z = \pm i\pi`) stays a fixed number of panel half-widths away — that keeps the
 Gauss–Legendre error geometric on every panel — plus fixed panels at
-:math:`\pm 1, \pm 2.5, \pm 5` for the Gaussian itself. The range grows to
+:math:`\pm 1, \pm 2.5, \pm 5, \pm 7.5, \pm 10, \pm 15, \ldots, \pm 40` (those inside the
+range) for the Gaussian itself. The range grows to
 :math:`L = 10 + \max_j \min(|t_j|, |\kappa_j|)` so exponentially tilted tails (an integrand
 :math:`\propto e^{\kappa y}` below the switch peaks near :math:`y = \kappa`) are covered.
 
@@ -35,8 +36,8 @@ __all__ = ["expect", "gauss_legendre", "NODES_PER_PANEL", "CHUNK"]
 NODES_PER_PANEL = 16
 #: parameter points processed at once (bounds memory: CHUNK × nodes floats per temporary)
 CHUNK = 2048
-_BASE = np.array([-5.0, -2.5, -1.0, 1.0, 2.5, 5.0])
-_GRADING = np.array([0.0, 1.0, -1.0, 4.0, -4.0, 16.0, -16.0])
+_BASE = np.array([1.0, 2.5, 5.0, 7.5, 10.0, 15.0, 20.0, 30.0, 40.0])
+_GRADING = np.array([0.0, 1.0, -1.0, 4.0, -4.0, 16.0, -16.0, 64.0, -64.0])
 _L0 = 10.0
 _LMAX = 60.0
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
@@ -52,13 +53,18 @@ def gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
 def _breakpoints(kappa: np.ndarray, beta: np.ndarray) -> np.ndarray:
     """Sorted breakpoints (N, B) in y for kinks κ y + β (κ, β of shape (J, N))."""
     n_pts = kappa.shape[1] if kappa.ndim == 2 else 1
+    kappa = np.where(np.abs(kappa) < 1e-150, 0.0, kappa)  # switch wider than 1e150σ: no kink
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.where(kappa != 0.0, -beta / np.where(kappa != 0.0, kappa, 1.0), 0.0)
         width = np.where(kappa != 0.0, 1.0 / np.abs(kappa), 0.0)
     reach = np.minimum(np.abs(t), np.abs(kappa)).max(axis=0) if len(kappa) else np.zeros(n_pts)
     L = np.minimum(_L0 + reach, _LMAX)  # (N,)
+    # Gaussian-tail panels: every base point below the chunk's largest range (a panel [5, L]
+    # with L ≫ 10 is far too wide for 16 nodes once a far kink stretches the range)
+    pos = _BASE[_BASE < L.max()]
+    base = np.concatenate([-pos[::-1], pos])
     pieces = [np.broadcast_to(-L, (n_pts,))[:, None], np.broadcast_to(L, (n_pts,))[:, None],
-              np.broadcast_to(_BASE, (n_pts, _BASE.size))]
+              np.broadcast_to(base, (n_pts, base.size))]
     for j in range(len(kappa)):
         pieces.append(t[j][:, None] + width[j][:, None] * _GRADING[None, :])
     bp = np.concatenate(pieces, axis=1)

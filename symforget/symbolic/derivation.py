@@ -27,6 +27,12 @@ from .functions import expand_special
 
 __all__ = ["Step", "Derivation", "StepCheck", "spot_values"]
 
+
+def _prepared(expr: sp.Expr) -> sp.Expr:
+    """Stable functions rewritten to exp/log and pending substitutions (``Subs``) carried out."""
+    out = expand_special(sp.sympify(expr))  # safe: internal expressions only, never user text
+    return out.replace(lambda e: isinstance(e, sp.Subs), lambda e: e.doit())
+
 Kind = Literal["eq", "le", "def"]
 
 #: symbols whose name marks a probability/weight: sampled in (0, 1)
@@ -77,7 +83,7 @@ class Step:
         """Decide the step; return which method decided it."""
         if self.kind == "def":
             return StepCheck(True, "definition")
-        diff = expand_special(sp.sympify(self.lhs) - sp.sympify(self.rhs))  # safe: internal exprs
+        diff = _prepared(self.lhs) - _prepared(self.rhs)
         if self.kind == "eq" and not self.numeric_only:
             try:
                 if sp.simplify(diff) == 0:
@@ -92,19 +98,19 @@ class Step:
         return self._numeric(diff, points)
 
     def _numeric(self, diff: sp.Expr, points: int) -> StepCheck:
-        free = diff.free_symbols
+        free = sp.sympify(self.lhs).free_symbols | sp.sympify(self.rhs).free_symbols
         worst = mpmath.mpf(0)
         with mpmath.workdps(50):
             for seed in range(points):
                 vals = spot_values(free, seed)
                 if self.kind == "le":
-                    lhs = sp.N(expand_special(self.lhs).subs(vals), 50)
-                    rhs = sp.N(expand_special(self.rhs).subs(vals), 50)
+                    lhs = sp.N(_prepared(self.lhs).subs(vals), 50)
+                    rhs = sp.N(_prepared(self.rhs).subs(vals), 50)
                     if not (lhs <= rhs * (1 + sp.Float("1e-40"))):
                         return StepCheck(False, "numeric-50", f"lhs={lhs} > rhs={rhs} at {vals}")
                     continue
                 val = sp.N(diff.subs(vals), 50)
-                scale = max(abs(sp.N(expand_special(self.lhs).subs(vals), 50)), sp.Float(1))
+                scale = max(abs(sp.N(_prepared(self.lhs).subs(vals), 50)), sp.Float(1))
                 rel = abs(val) / scale
                 worst = max(worst, mpmath.mpf(str(rel)))
         if self.kind == "le":

@@ -1,0 +1,310 @@
+r"""Hypothesis strategies for the two-mode model, for users' own property tests.
+
+A curated public module: every strategy draws parameters that the evaluators of
+:mod:`symforget.model` accept, and leans towards the edges where numerics break (weights near
+0 and 1, coincident means, separations far beyond where :math:`e^{-\Delta^2/8}` underflows).
+Arguments are validated when the strategy is built; a bad argument raises
+:class:`~symforget.errors.ParameterError` with a one-line ``name=value must be …`` message.
+
+Hypothesis is a test extra (``pip install 'symforget[test]'``); this module imports it.
+
+Strategies
+----------
+``weights``          w or α in a closed sub-interval of (0, 1), dense near both ends
+``means``            a mean inside a box ``[min, max]``
+``separations``      Δ ≥ 0, optionally with very large Δ (``large=True``)
+``scales``           σ > 0, spread over orders of magnitude
+``replay_fractions`` ρ ∈ [0, 1), with ρ = 0 drawn often
+``students``         θ = (w, μo, μn)
+``targets``          (α, νo, νn)
+
+Examples
+--------
+>>> from hypothesis import given, settings
+>>> from symforget import strategies as sfs
+>>> @settings(max_examples=20, deadline=None)  # the first call compiles the evaluator
+... @given(sfs.students(), sfs.targets())
+... def test_rkl_grad_is_finite(theta, target):
+...     import numpy as np
+...     from symforget import rkl_grad
+...     alpha, nu_o, nu_n = target
+...     g = rkl_grad(*theta, alpha=alpha, target_old=nu_o, target_new=nu_n)
+...     assert np.isfinite(g).all()
+>>> test_rkl_grad_is_finite()
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+from hypothesis import strategies as st
+from hypothesis.strategies import SearchStrategy
+
+from .errors import ParameterError
+
+__all__ = [
+    "weights",
+    "means",
+    "separations",
+    "scales",
+    "replay_fractions",
+    "students",
+    "targets",
+    "LARGE_SEPARATION",
+]
+
+#: Separations at or beyond this are "large": e^{-Δ²/8} < 1e-86, and double precision
+#: evaluations of overlaps must work in log space (STYLE.md asks for Δ ≥ 40 edge cases).
+LARGE_SEPARATION = 40.0
+
+
+def _real(name: str, value: Any) -> float:
+    """``value`` as a finite float, or a one-line ParameterError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ParameterError(f"{name}={value!r} must be a real number")
+    out = float(value)
+    if not math.isfinite(out):
+        raise ParameterError(f"{name}={value!r} must be finite")
+    return out
+
+
+def _ordered(lo_name: str, lo: float, hi_name: str, hi: float) -> None:
+    if lo > hi:
+        raise ParameterError(f"{lo_name}={lo!r} must be <= {hi_name}={hi!r}")
+
+
+def _floats(lo: float, hi: float) -> SearchStrategy[float]:
+    return st.floats(min_value=lo, max_value=hi, allow_nan=False, allow_infinity=False)
+
+
+def _clamped(lo: float, hi: float) -> Any:
+    return lambda v: min(max(v, lo), hi)
+
+
+def weights(min: float = 1e-6, max: float = 1.0 - 1e-6) -> SearchStrategy[float]:
+    r"""A weight (``w`` or ``alpha``) in ``[min, max]``, a closed sub-interval of (0, 1).
+
+    Half of the draws are uniform in logit space, so values like 1e-5 and 1 − 1e-5 (where
+    :math:`\log w` and :math:`\log(1-w)` matter) appear as often as 0.5; the ends ``min`` and
+    ``max`` themselves are drawn too.
+
+    Parameters
+    ----------
+    min, max : float
+        Bounds, ``0 < min <= max < 1``.
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=20)
+    ... @given(weights(min=0.01, max=0.99))
+    ... def test_in_box(w):
+    ...     assert 0.01 <= w <= 0.99
+    >>> test_in_box()
+    """
+    lo, hi = _real("min", min), _real("max", max)
+    if not 0.0 < lo < 1.0:
+        raise ParameterError(f"min={min!r} must lie in the open interval (0, 1)")
+    if not 0.0 < hi < 1.0:
+        raise ParameterError(f"max={max!r} must lie in the open interval (0, 1)")
+    _ordered("min", lo, "max", hi)
+    if lo == hi:
+        return st.just(lo)
+    u_lo, u_hi = math.log(lo / (1.0 - lo)), math.log(hi / (1.0 - hi))
+    logit_uniform = _floats(u_lo, u_hi).map(lambda u: 1.0 / (1.0 + math.exp(-u)))
+    return st.one_of(
+        st.sampled_from([lo, hi]),
+        _floats(lo, hi),
+        logit_uniform.map(_clamped(lo, hi)),
+    )
+
+
+def means(min: float = -8.0, max: float = 8.0) -> SearchStrategy[float]:
+    """A mean in the box ``[min, max]`` (whitened units unless you scale it by σ).
+
+    The default box ±8 is the acceptance box of the gradients (±8σ). The corners and 0 are
+    drawn as well.
+
+    Parameters
+    ----------
+    min, max : float
+        Finite bounds, ``min <= max``.
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=20)
+    ... @given(means(min=-3.0, max=3.0))
+    ... def test_in_box(m):
+    ...     assert -3.0 <= m <= 3.0
+    >>> test_in_box()
+    """
+    lo, hi = _real("min", min), _real("max", max)
+    _ordered("min", lo, "max", hi)
+    if lo == hi:
+        return st.just(lo)
+    special = sorted({lo, hi, *([0.0] if lo <= 0.0 <= hi else [])})
+    return st.one_of(st.sampled_from(special), _floats(lo, hi))
+
+
+def separations(
+    min: float = 0.0, max: float = 16.0, *, large: bool = False,
+    large_max: float = 1000.0,
+) -> SearchStrategy[float]:
+    r"""A Mahalanobis separation :math:`\Delta \ge 0` in ``[min, max]``.
+
+    Δ = 0 (coincident means) is drawn whenever ``min == 0``. With ``large=True`` the strategy
+    also draws from ``[max(LARGE_SEPARATION, min), large_max]`` — the regime where
+    :math:`e^{-\Delta^2/8}` underflows double precision (Δ ≳ 77) and only log-space values
+    survive.
+
+    Parameters
+    ----------
+    min, max : float
+        Bounds of the ordinary range, ``0 <= min <= max``.
+    large : bool
+        Also draw large separations.
+    large_max : float
+        Upper end of the large range, ``>= max(LARGE_SEPARATION, min)``.
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=20)
+    ... @given(separations(max=4.0, large=True))
+    ... def test_nonnegative(d):
+    ...     assert d == 0.0 or 0.0 < d <= 4.0 or 40.0 <= d <= 1000.0
+    >>> test_nonnegative()
+    """
+    lo, hi = _real("min", min), _real("max", max)
+    if lo < 0.0:
+        raise ParameterError(f"min={min!r} must be >= 0 (a separation is a distance)")
+    _ordered("min", lo, "max", hi)
+    if not isinstance(large, bool):
+        raise ParameterError(f"large={large!r} must be True or False")
+    big_hi = _real("large_max", large_max)
+    parts: list[SearchStrategy[float]] = [st.sampled_from(sorted({lo, hi})), _floats(lo, hi)]
+    if large:
+        big_lo = LARGE_SEPARATION if lo < LARGE_SEPARATION else lo  # (min/max are shadowed)
+        if big_hi < big_lo:
+            raise ParameterError(f"large_max={large_max!r} must be >= {big_lo!r}")
+        parts.append(_floats(big_lo, big_hi))
+        parts.append(st.sampled_from(sorted({big_lo, big_hi})))
+    return st.one_of(*parts)
+
+
+def scales(min: float = 0.01, max: float = 100.0) -> SearchStrategy[float]:
+    r"""A scale :math:`\sigma > 0` in ``[min, max]``, half of the draws log-uniform.
+
+    Parameters
+    ----------
+    min, max : float
+        Bounds, ``0 < min <= max`` (finite).
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=20)
+    ... @given(scales(min=0.5, max=2.0))
+    ... def test_positive(s):
+    ...     assert 0.5 <= s <= 2.0
+    >>> test_positive()
+    """
+    lo, hi = _real("min", min), _real("max", max)
+    if not lo > 0.0:
+        raise ParameterError(f"min={min!r} must be > 0 (a scale is positive)")
+    _ordered("min", lo, "max", hi)
+    if lo == hi:
+        return st.just(lo)
+    log_uniform = _floats(math.log(lo), math.log(hi)).map(math.exp)
+    return st.one_of(st.sampled_from([lo, hi]), _floats(lo, hi),
+                     log_uniform.map(_clamped(lo, hi)))
+
+
+def replay_fractions(min: float = 0.0, max: float = 0.99) -> SearchStrategy[float]:
+    """A replay fraction ρ in ``[min, max]`` ⊂ [0, 1); ρ = ``min`` (often 0) is drawn often.
+
+    Parameters
+    ----------
+    min, max : float
+        Bounds, ``0 <= min <= max < 1``.
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=20)
+    ... @given(replay_fractions(max=0.5))
+    ... def test_half_open(r):
+    ...     assert 0.0 <= r <= 0.5
+    >>> test_half_open()
+    """
+    lo, hi = _real("min", min), _real("max", max)
+    if not 0.0 <= lo < 1.0:
+        raise ParameterError(f"min={min!r} must lie in the interval [0, 1)")
+    if not 0.0 <= hi < 1.0:
+        raise ParameterError(f"max={max!r} must lie in the interval [0, 1)")
+    _ordered("min", lo, "max", hi)
+    if lo == hi:
+        return st.just(lo)
+    return st.one_of(st.sampled_from([lo, hi]), _floats(lo, hi))
+
+
+def _strategy(name: str, value: Any) -> SearchStrategy:
+    if not isinstance(value, SearchStrategy):
+        raise ParameterError(f"{name}={value!r} must be a Hypothesis strategy")
+    return value
+
+
+def students(
+    weight: SearchStrategy[float] | None = None,
+    mean: SearchStrategy[float] | None = None,
+) -> SearchStrategy[tuple[float, float, float]]:
+    r"""Student parameters :math:`\theta = (w, \mu_o, \mu_n)` as a tuple of floats.
+
+    Defaults: ``weights(0.01, 0.99)`` and ``means(-8, 8)`` — the acceptance box of
+    :func:`symforget.fkl_grad` / :func:`symforget.rkl_grad`. Coincident means (Δ = 0) are
+    drawn on purpose.
+
+    Parameters
+    ----------
+    weight, mean : SearchStrategy, optional
+        Strategies for w and for each mean.
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=20)
+    ... @given(students(weight=weights(0.2, 0.8), mean=means(-1.0, 1.0)))
+    ... def test_theta(theta):
+    ...     w, mu_o, mu_n = theta
+    ...     assert 0.2 <= w <= 0.8 and abs(mu_o) <= 1.0 and abs(mu_n) <= 1.0
+    >>> test_theta()
+    """
+    ws = _strategy("weight", weight) if weight is not None else weights(0.01, 0.99)
+    ms = _strategy("mean", mean) if mean is not None else means()
+    pair = st.one_of(st.tuples(ms, ms), ms.map(lambda m: (m, m)))
+    return st.builds(lambda w, mm: (w, mm[0], mm[1]), ws, pair)
+
+
+def targets(
+    alpha: SearchStrategy[float] | None = None,
+    mean: SearchStrategy[float] | None = None,
+) -> SearchStrategy[tuple[float, float, float]]:
+    r"""Target parameters :math:`(\alpha, \nu_o, \nu_n)` of :math:`p^* = \alpha\varphi_{\nu_o}
+    + (1-\alpha)\varphi_{\nu_n}`, as a tuple of floats.
+
+    Same defaults and edge cases as :func:`students`.
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=20)
+    ... @given(targets())
+    ... def test_target(t):
+    ...     alpha, nu_o, nu_n = t
+    ...     assert 0.0 < alpha < 1.0 and abs(nu_o) <= 8.0 and abs(nu_n) <= 8.0
+    >>> test_target()
+    """
+    return students(weight=_strategy("alpha", alpha) if alpha is not None else None, mean=mean)

@@ -31,6 +31,8 @@ _LAZY = {
     "rkl_loss": "model",
     "fisher": "model",
     "fisher_matrix": "model",
+    "misassignment": "misassign",
+    "log_misassignment": "misassign",
     "verify": "claims",
 }
 
@@ -47,7 +49,7 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value
         return value
     if name in {"claims", "model", "precise", "dynamics", "quadrature", "compile", "symbolic",
-                "strategies", "validate"}:
+                "strategies", "validate", "misassign"}:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'symforget' has no attribute {name!r}")
 

@@ -26,7 +26,7 @@ __all__ = [
 PROFILES = ("quick", "full")
 
 #: claim modules, in CLAIMS.md order
-_MODULES = ("gauss", "fkl", "rkl", "replay")
+_MODULES = ("gauss", "fkl", "rkl", "drift_flow", "drift", "geometry", "replay")
 _REGISTRY: dict[str, Claim] = {}
 _LOADED = False
 

@@ -5,7 +5,8 @@ For equal covariance and Mahalanobis separation :math:`\Delta`:
 * Bhattacharyya coefficient :math:`\mathrm{BC} = \int\sqrt{\varphi_a\varphi_b} = e^{-\Delta^2/8}`;
 * :math:`\mathrm{KL}(\varphi_a\Vert\varphi_b) = \Delta^2/2`;
 * :math:`\chi^2(\varphi_a\Vert\varphi_b) = \int \varphi_a^2/\varphi_b - 1 = e^{\Delta^2} - 1`;
-* squared Hellinger :math:`H^2 = \tfrac12\int(\sqrt{\varphi_a}-\sqrt{\varphi_b})^2 = 1 - \mathrm{BC}`.
+* squared Hellinger
+  :math:`H^2 = \tfrac12\int(\sqrt{\varphi_a}-\sqrt{\varphi_b})^2 = 1 - \mathrm{BC}`.
 
 Nothing here is typed in: each right-hand side is the value SymPy's ``integrate`` returns,
 rewritten in :math:`\Delta`. The d-dimensional statement follows by whitening
@@ -21,7 +22,7 @@ from functools import lru_cache
 import sympy as sp
 
 from .derivation import Derivation, Step
-from .symbols import a, b, delta, sigma, x
+from .symbols import a, b, delta, sigma, x, y
 
 __all__ = [
     "normal_pdf",
@@ -56,30 +57,30 @@ def log_normal_pdf(var: sp.Expr, mean: sp.Expr, scale: sp.Expr) -> sp.Expr:
     return -((var - mean) ** 2) / (2 * scale**2) - sp.log(2 * sp.pi * scale**2) / 2
 
 
-def _in_delta(expr: sp.Expr) -> sp.Expr:
-    """Rewrite an expression in (a, b, σ) through Δ = (a − b)/σ (it depends only on Δ²)."""
-    out = sp.simplify(sp.expand(expr.subs(a, b + delta * sigma)))
-    return sp.simplify(out)
+def _integral_steps(integrand: sp.Expr, why: str) -> tuple[Step, Step]:
+    """Standardise (x = a + σy, b = a + Δσ), then integrate over ℝ with SymPy: two steps.
 
-
-def _integral_step(integrand: sp.Expr, name: str, why: str) -> tuple[Step, Step]:
-    """Integrate over ℝ with SymPy, then rewrite in Δ: two steps."""
-    integral = sp.Integral(integrand, (x, -sp.oo, sp.oo))
-    value = sp.integrate(sp.expand(integrand), (x, -sp.oo, sp.oo), conds="none")
-    value = sp.simplify(value)
-    in_delta = _in_delta(value)
+    The first step is a pointwise identity of integrands (decided by ``simplify``; the change of
+    variables theorem carries it to the integrals); the second is SymPy's ``integrate``, which the
+    claim check confirms by independent mpmath quadrature on a Δ ladder. Integrating in
+    standardised form is ~4× faster than with symbolic a, b, σ.
+    """
+    standard = sp.expand(sigma * integrand.subs(x, a + sigma * y).subs(b, a + delta * sigma))
+    in_y = sp.simplify(standard)
+    value = sp.simplify(sp.integrate(sp.expand(in_y), (y, -sp.oo, sp.oo), conds="none"))
     return (
-        Step(integral, value, "integrate", f"SymPy integrates {why} over the real line",
-             numeric_only=True),
-        Step(value.subs(a, b + delta * sigma), in_delta, "substitute",
-             r"write a = b + \Delta\sigma (whitened separation)"),
+        Step(standard, in_y, "change of variables",
+             rf"$x = a + \sigma y$, $b = a + \Delta\sigma$: the integrand of {why} in $y$ "
+             r"depends on $\Delta$ only"),
+        Step(sp.Integral(in_y, (y, -sp.oo, sp.oo)), value, "integrate",
+             f"SymPy integrates {why} over the real line", kind="cas"),
     )
 
 
 @lru_cache(maxsize=1)
 def closed_form_derivations() -> dict[str, Derivation]:
     """The four closed forms, each with its SymPy derivation (cached: SymPy takes seconds)."""
-    pa, pb = normal_pdf(x, a, sigma), normal_pdf(x, b, sigma)
+    pa = normal_pdf(x, a, sigma)
     la, lb = log_normal_pdf(x, a, sigma), log_normal_pdf(x, b, sigma)
     assumptions = (
         r"$\varphi_a = \mathcal N(a, \sigma^2)$, $\varphi_b = \mathcal N(b, \sigma^2)$, "
@@ -88,16 +89,16 @@ def closed_form_derivations() -> dict[str, Derivation]:
     )
     out: dict[str, Derivation] = {}
 
-    bc_steps = _integral_step(sp.exp((la + lb) / 2), "bc", r"$\sqrt{\varphi_a\varphi_b}$")
+    bc_steps = _integral_steps(sp.exp((la + lb) / 2), r"$\sqrt{\varphi_a\varphi_b}$")
     out["bc"] = Derivation("Bhattacharyya coefficient", assumptions, bc_steps,
                            result=bc_steps[-1].rhs)
 
-    kl_steps = _integral_step(pa * sp.expand(la - lb), "kl",
-                              r"$\varphi_a \log(\varphi_a/\varphi_b)$")
+    kl_steps = _integral_steps(pa * sp.expand(la - lb),
+                               r"$\varphi_a \log(\varphi_a/\varphi_b)$")
     out["kl"] = Derivation("Kullback-Leibler divergence", assumptions, kl_steps,
                            result=kl_steps[-1].rhs)
 
-    chi_steps = _integral_step(sp.exp(2 * la - lb), "chi2", r"$\varphi_a^2/\varphi_b$")
+    chi_steps = _integral_steps(sp.exp(2 * la - lb), r"$\varphi_a^2/\varphi_b$")
     chi_val = chi_steps[-1].rhs - 1
     chi_all = (*chi_steps, Step(sp.Symbol(r"\int\varphi_a^2/\varphi_b\,dx") - 1, chi_val,
                                 "definition", r"$\chi^2 = \int \varphi_a^2/\varphi_b - 1$",

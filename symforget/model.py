@@ -64,7 +64,7 @@ def kl_gauss(delta: Any) -> np.ndarray:
 
 
 def chi2_gauss(delta: Any) -> np.ndarray:
-    r""":math:`\chi^2(\varphi_a\Vert\varphi_b) = e^{\Delta^2} - 1` (claim ``gauss.closed_forms``)."""
+    r""":math:`\chi^2(\varphi_a\Vert\varphi_b) = e^{\Delta^2} - 1` (``gauss.closed_forms``)."""
     return _closed("chi2", delta)
 
 
@@ -98,7 +98,7 @@ def _split_replay(spec_fn, p: list[np.ndarray]) -> np.ndarray:
     rho = p[5]
     zero = rho == 0
     cs1, cs0 = compile_spec(spec_fn(True)), compile_spec(spec_fn(False))
-    out = np.empty(rho.shape + (cs1.size,))
+    out = np.empty((*rho.shape, cs1.size))
     if zero.any():
         out[zero] = expect(cs0, [q[zero] for q in p])
     if (~zero).any():

@@ -124,7 +124,7 @@ def expect(
     if len(params) != len(spec.params):
         raise ValueError(f"{spec.name} takes {len(spec.params)} parameters, got {len(params)}")
     lo, lo_err = _expect_once(spec, params, dps)
-    hi, hi_err = _expect_once(spec, params, dps + 10)
+    hi, _ = _expect_once(spec, params, dps + 10)
     tol = mpmath.mpf(10) ** (-dps / 2) if rtol is None else mpmath.mpf(rtol)
     with mpmath.workdps(dps + 10):
         scale = max(abs(v) for v in hi) if hi else mpmath.mpf(0)
@@ -134,8 +134,9 @@ def expect(
             # absolute floor of 10^(-dps/2) for values that are exactly zero
             floor = max(abs(v), scale * mpmath.mpf("1e-6"), mpmath.mpf(10) ** (-dps / 2))
             if e > tol * floor:
+                where = dict(zip([s.name for s in spec.params], params, strict=True))
                 raise PrecisionError(
-                    f"{spec.name}[{i}] at {dict(zip([s.name for s in spec.params], params))}: "
+                    f"{spec.name}[{i}] at {where}: "
                     f"error estimate {mpmath.nstr(e, 3)} exceeds tolerance for value "
                     f"{mpmath.nstr(v, 10)} at {dps} digits; refusing to return it"
                 )

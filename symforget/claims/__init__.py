@@ -139,7 +139,7 @@ def run_claim(claim: Claim, ctx: Context, **variant: Any) -> ClaimResult:
     t0 = time.perf_counter()
     try:
         ev = claim.check(ctx, **variant)
-    except Exception as exc:  # noqa: BLE001 - reported, not swallowed
+    except Exception as exc:
         tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
         return ClaimResult(claim.id, "error", claim.statement, {}, time.perf_counter() - t0,
                            summary=tb, counterexample=None)

@@ -19,7 +19,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Context", "Evidence", "Checks", "Claim", "ClaimResult", "fit_line"]
+from ..symbolic.derivation import Derivation
+
+__all__ = ["Context", "Evidence", "Checks", "Claim", "ClaimResult", "fit_line",
+           "record_derivation"]
 
 Metric = float | int | str | bool | None
 
@@ -89,7 +92,8 @@ class Checks:
         """A boolean criterion."""
         cond = bool(condition)
         self.metrics[name] = cond
-        (self.passed if cond else self.failures).append(f"{name}" + (f": {detail}" if detail else ""))
+        msg = f"{name}: {detail}" if detail else name
+        (self.passed if cond else self.failures).append(msg)
         return cond
 
     def le(self, name: str, value: float, bound: float, detail: str = "") -> bool:
@@ -193,3 +197,16 @@ class ClaimResult:
             "summary": self.summary,
             "counterexample": self.counterexample,
         }
+
+
+def record_derivation(chk: Checks, name: str, derivation: Derivation) -> None:
+    """Check every step of ``derivation`` into one sub-check ``name``; the methods that decided
+    the steps (simplify, equals, numeric-50) become the metric ``<name>_decided_by``."""
+    results = derivation.check()
+    bad = [f"step {i + 1} ({s.rule}): {c.method} {c.detail}".strip()
+           for i, (s, c) in enumerate(zip(derivation.steps, results, strict=True)) if not c.ok]
+    methods: dict[str, int] = {}
+    for c in results:
+        methods[c.method] = methods.get(c.method, 0) + 1
+    chk.metric(f"{name}_decided_by", ", ".join(f"{k}×{v}" for k, v in sorted(methods.items())))
+    chk.true(name, not bad, "; ".join(bad) if bad else f"{len(results)} steps check")

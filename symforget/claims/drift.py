@@ -26,8 +26,7 @@ from .. import misassign, model, precise_drift
 from ..compile import compile_exprs
 from ..symbolic import drift as sd
 from . import register
-from .base import Checks, Claim, Context, Evidence, fit_line
-from .rkl import record_derivation
+from .base import Checks, Claim, Context, Evidence, fit_line, record_derivation
 
 __all__ = ["check_drift_bc_bound", "check_drift_asymptotics", "bound_sweep_points"]
 

@@ -28,8 +28,7 @@ from ..symbolic import drift_identity as sdrift
 from ..symbolic.mixture import log_p, log_q
 from ..symbolic.symbols import RKL_ARGS, mu_n, mu_o, nu_n, sigma, w, x
 from . import register
-from .base import Checks, Claim, Context, Evidence, fit_line
-from .rkl import record_derivation
+from .base import Checks, Claim, Context, Evidence, fit_line, record_derivation
 
 __all__ = [
     "misassignment_reference",

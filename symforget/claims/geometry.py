@@ -25,8 +25,7 @@ from ..symbolic import geometry as sgeo
 from ..symbolic.mixture import fisher_spec
 from ..symbolic.symbols import alpha, delta, sigma, w
 from . import register
-from .base import Checks, Claim, Context, Evidence
-from .rkl import record_derivation
+from .base import Checks, Claim, Context, Evidence, record_derivation
 
 __all__ = ["check_local_geometry", "check_linear_convergence", "STATED_LIMIT"]
 

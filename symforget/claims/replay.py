@@ -21,8 +21,8 @@ from ..symbolic import replay as srep
 from ..symbolic.mixture import fkl_grad_spec, fkl_iw_grad_spec, fkl_loss_spec
 from ..symbolic.symbols import alpha, rho
 from . import register
-from .base import Checks, Claim, Context, Evidence
-from .rkl import record_derivation, reference_integral, reference_log_mixture, reference_log_normal
+from .base import Checks, Claim, Context, Evidence, record_derivation
+from .references import reference_integral, reference_log_mixture, reference_log_normal
 
 __all__ = ["check_fkl_optimum", "check_fkl_iw_no_effect"]
 

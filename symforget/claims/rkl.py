@@ -9,25 +9,22 @@ All targets are whitened: p* = α N(0, 1) + (1 − α) N(Δ, 1).
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import sympy as sp
-from scipy import integrate, optimize
+from scipy import optimize
 
 from .. import dynamics, model, precise
 from ..compile import compile_exprs
-from ..errors import SymforgetError
 from ..symbolic import rkl as srkl
-from ..symbolic.derivation import Derivation
 from ..symbolic.expectation import ExpectationSpec
 from ..symbolic.mixture import rkl_grad_spec, rkl_loss_spec
 from ..symbolic.symbols import alpha
 from . import register
-from .base import Checks, Claim, Context, Evidence, fit_line
+from .base import Checks, Claim, Context, Evidence, fit_line, record_derivation
+from .references import reference_integral, reference_log_mixture, reference_log_normal
 
 __all__ = [
     "check_global_optimum",
@@ -37,44 +34,6 @@ __all__ = [
     "reference_log_mixture",
     "reference_integral",
 ]
-
-
-# ---------------------------------------------------------------------------------------------
-# Independent references (definitions typed from CLAIMS.md §0, integrated by QUADPACK)
-# ---------------------------------------------------------------------------------------------
-
-_LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
-
-
-def reference_log_normal(x: np.ndarray | float, m: float) -> np.ndarray:
-    r"""log φ_m(x) = −(x − m)²/2 − ½ log 2π (σ = 1), typed from the definition."""
-    return -0.5 * (np.asarray(x) - m) ** 2 - _LOG_SQRT_2PI
-
-
-def reference_log_mixture(x: np.ndarray | float, w: float, m1: float, m2: float) -> np.ndarray:
-    r"""log(w φ_{m1}(x) + (1 − w) φ_{m2}(x)), σ = 1, straight from the definition."""
-    return np.logaddexp(np.log(w) + reference_log_normal(x, m1),
-                        np.log1p(-w) + reference_log_normal(x, m2))
-
-
-def reference_integral(f: Callable[[float], float], points: Sequence[float]) -> float:
-    r"""∫_ℝ f by adaptive QUADPACK on [min − 14, max + 14] of ``points`` (also breakpoints).
-
-    The integrands used here carry a Gaussian factor of unit scale centred within ``points``,
-    so the truncated tails are below e^{−98}. Raises :class:`SymforgetError` if QUADPACK's error
-    estimate exceeds 1e-13 + 1e-11·|value| (a reference must be trustworthy).
-    """
-    pts = sorted(float(p) for p in points)
-    lo, hi = pts[0] - 14.0, pts[-1] + 14.0
-    with warnings.catch_warnings():
-        # QUADPACK warns when a value near 0 cannot reach epsabs; its error estimate decides
-        warnings.simplefilter("ignore", integrate.IntegrationWarning)
-        val, err = integrate.quad(f, lo, hi, points=pts, limit=400, epsabs=1e-15,
-                                  epsrel=1e-13)
-    if not err <= 1e-13 + 1e-11 * abs(val):
-        raise SymforgetError(f"QUADPACK reference: error estimate {err:.3g} for value "
-                             f"{val:.6g} is too large to serve as a reference")
-    return float(val)
 
 
 def _kink_points(w: float, mo: float, mn: float, a: float, to: float, tn: float) -> list[float]:
@@ -112,19 +71,6 @@ def _ref_rkl_dww(w: float, mo: float, mn: float) -> float:
         return float(dens**2 * np.exp(-reference_log_mixture(x, w, mo, mn)))
 
     return reference_integral(f, _kink_points(w, mo, mn, 0.5, mo, mn))
-
-
-def record_derivation(chk: Checks, name: str, derivation: Derivation) -> None:
-    """Check every step of ``derivation`` into one sub-check ``name``; the methods that decided
-    the steps (simplify, equals, numeric-50) become the metric ``<name>_decided_by``."""
-    results = derivation.check()
-    bad = [f"step {i + 1} ({s.rule}): {c.method} {c.detail}".strip()
-           for i, (s, c) in enumerate(zip(derivation.steps, results, strict=True)) if not c.ok]
-    methods: dict[str, int] = {}
-    for c in results:
-        methods[c.method] = methods.get(c.method, 0) + 1
-    chk.metric(f"{name}_decided_by", ", ".join(f"{k}×{v}" for k, v in sorted(methods.items())))
-    chk.true(name, not bad, "; ".join(bad) if bad else f"{len(results)} steps check")
 
 
 def _stated(expr: sp.Expr | float, alphas: np.ndarray) -> np.ndarray:

@@ -10,7 +10,10 @@ kind ``"eq"`` claims ``lhs = rhs``; :meth:`Step.check` decides it and records *w
    (used only when SymPy cannot decide; the check says so).
 
 ``"le"`` steps claim ``lhs ≤ rhs`` and are checked at 50 digits on the same points;
-``"def"`` steps introduce notation and are not checked. Rendering lives in
+``"def"`` steps introduce notation and are not checked; ``"cas"`` steps record the output of a
+SymPy algorithm (e.g. ``integrate``) whose numeric confirmation is done by the claim's own check
+(independent mpmath quadrature on a parameter ladder) — re-integrating at 50 digits here would
+cost seconds per point. Rendering lives in
 :mod:`symforget.render`; this module only records and checks.
 """
 
@@ -33,7 +36,7 @@ def _prepared(expr: sp.Expr) -> sp.Expr:
     out = expand_special(sp.sympify(expr))  # safe: internal expressions only, never user text
     return out.replace(lambda e: isinstance(e, sp.Subs), lambda e: e.doit())
 
-Kind = Literal["eq", "le", "def"]
+Kind = Literal["eq", "le", "def", "cas"]
 
 #: symbols whose name marks a probability/weight: sampled in (0, 1)
 _UNIT_NAMES = {"w", "alpha", "rho", "lambda", "beta", "p"}
@@ -83,6 +86,8 @@ class Step:
         """Decide the step; return which method decided it."""
         if self.kind == "def":
             return StepCheck(True, "definition")
+        if self.kind == "cas":
+            return StepCheck(True, "computed by SymPy; confirmed numerically by the claim check")
         diff = _prepared(self.lhs) - _prepared(self.rhs)
         if self.kind == "eq" and not self.numeric_only:
             try:

@@ -21,7 +21,7 @@ class Sigmoid(sp.Function):
     nargs = 1
 
     @classmethod
-    def eval(cls, z):  # noqa: D102 - SymPy hook
+    def eval(cls, z):
         if z.is_zero:
             return sp.S.Half
         if z is sp.oo:
@@ -30,7 +30,7 @@ class Sigmoid(sp.Function):
             return sp.S.Zero
         return None
 
-    def fdiff(self, argindex=1):  # noqa: D102 - SymPy hook
+    def fdiff(self, argindex=1):
         z = self.args[0]
         return Sigmoid(z) * (1 - Sigmoid(z))
 
@@ -44,8 +44,8 @@ class Sigmoid(sp.Function):
         return self.args[0].is_real
 
     def _latex(self, printer, exp=None):
-        body = r"\operatorname{sigmoid}\left(%s\right)" % printer._print(self.args[0])
-        return body if exp is None else r"%s^{%s}" % (body, exp)
+        body = r"\operatorname{sigmoid}\left(" + printer._print(self.args[0]) + r"\right)"
+        return body if exp is None else body + "^{" + str(exp) + "}"
 
 
 class Softplus(sp.Function):
@@ -54,12 +54,12 @@ class Softplus(sp.Function):
     nargs = 1
 
     @classmethod
-    def eval(cls, z):  # noqa: D102 - SymPy hook
+    def eval(cls, z):
         if z.is_zero:
             return sp.log(2)
         return None
 
-    def fdiff(self, argindex=1):  # noqa: D102 - SymPy hook
+    def fdiff(self, argindex=1):
         return Sigmoid(self.args[0])
 
     def _eval_rewrite_as_exp(self, z, **kwargs):
@@ -75,8 +75,8 @@ class Softplus(sp.Function):
         return self.args[0].is_real
 
     def _latex(self, printer, exp=None):
-        body = r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0])
-        return body if exp is None else r"%s^{%s}" % (body, exp)
+        body = r"\operatorname{softplus}\left(" + printer._print(self.args[0]) + r"\right)"
+        return body if exp is None else body + "^{" + str(exp) + "}"
 
 
 def expand_special(expr: sp.Expr) -> sp.Expr:

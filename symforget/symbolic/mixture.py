@@ -16,13 +16,14 @@ Gradients are derived by SymPy, never typed:
   (differentiation under the integral; :math:`\mathbb E_P\log P` does not depend on θ);
 * reverse KL: :math:`\nabla_\theta L_R = \int\nabla_\theta q\,(\log\tfrac{q}{p^*}+1)
   = \sum_c \mathbb E_{\varphi_c}[g_c\log\tfrac{q}{p^*}]` with
-  :math:`\nabla_\theta q = \sum_c \varphi_c g_c`, :math:`g_c = \nabla\pi_c + \pi_c\nabla\log\varphi_c`,
+  :math:`\nabla_\theta q = \sum_c \varphi_c g_c`,
+  :math:`g_c = \nabla\pi_c + \pi_c\nabla\log\varphi_c`,
   and :math:`\int\nabla_\theta q = 0` removing the ``+1`` (score-function identity).
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import sympy as sp
 
@@ -103,21 +104,21 @@ def responsibility_old() -> sp.Expr:
     return Sigmoid(log_odds(w, mu_o, mu_n))
 
 
-@lru_cache(maxsize=None)
+@cache
 def score() -> tuple[sp.Expr, ...]:
     r"""∇_θ log q_θ(x), θ = (w, μo, μn), by symbolic differentiation of the stable form."""
     lq = log_q()
     return tuple(complement_sigmoids(sp.simplify(sp.diff(lq, v))) for v in STUDENT)
 
 
-@lru_cache(maxsize=None)
+@cache
 def score_hessian() -> tuple[tuple[sp.Expr, ...], ...]:
     """∇²_θ log q_θ(x) (3×3), by differentiating :func:`score`."""
     sc = score()
     return tuple(tuple(sp.diff(sc[i], v) for v in STUDENT) for i in range(3))
 
 
-@lru_cache(maxsize=None)
+@cache
 def component_gradient_weights() -> tuple[tuple[sp.Expr, ...], tuple[sp.Expr, ...]]:
     r"""(g_o, g_n) with ∇_θ q = φ_{μo} g_o + φ_{μn} g_n, g_c = ∇π_c + π_c ∇ log φ_c."""
     out = []
@@ -127,7 +128,7 @@ def component_gradient_weights() -> tuple[tuple[sp.Expr, ...], tuple[sp.Expr, ..
     return out[0], out[1]
 
 
-@lru_cache(maxsize=None)
+@cache
 def component_hessian_weights() -> tuple[tuple[tuple[sp.Expr, ...], ...], ...]:
     r"""(H_o, H_n) with ∇²_θ q = φ_{μo} H_o + φ_{μn} H_n (differentiate φ_c g_c once more)."""
     g = component_gradient_weights()
@@ -154,7 +155,7 @@ def _flat(matrix: tuple[tuple[sp.Expr, ...], ...]) -> tuple[sp.Expr, ...]:
     return tuple(e for row in matrix for e in row)
 
 
-@lru_cache(maxsize=None)
+@cache
 def fkl_grad_spec() -> ExpectationSpec:
     r"""∇_θ KL(P_train ‖ q_θ) = −E_{P_train}[∇_θ log q_θ], P_train = (1−ρ)φ_{m_d} + ρφ_{m_r}."""
     neg = tuple(-e for e in score())
@@ -162,7 +163,7 @@ def fkl_grad_spec() -> ExpectationSpec:
                            (log_odds(w, mu_o, mu_n),))
 
 
-@lru_cache(maxsize=None)
+@cache
 def fkl_hess_spec() -> ExpectationSpec:
     """∇²_θ KL(P_train ‖ q_θ) = −E_{P_train}[∇²_θ log q_θ] (row-major 3×3)."""
     neg = tuple(-e for e in _flat(score_hessian()))
@@ -170,7 +171,7 @@ def fkl_hess_spec() -> ExpectationSpec:
                            (log_odds(w, mu_o, mu_n),))
 
 
-@lru_cache(maxsize=None)
+@cache
 def fkl_loss_spec(with_replay: bool = True) -> ExpectationSpec:
     r"""KL(P_train ‖ q_θ) = E_{P_train}[log P_train − log q_θ] (both logs in stable form).
 
@@ -197,14 +198,14 @@ def _rkl_kinks() -> tuple[sp.Expr, ...]:
     return (log_odds(w, mu_o, mu_n), log_odds(alpha, nu_o, nu_n))
 
 
-@lru_cache(maxsize=None)
+@cache
 def rkl_loss_spec() -> ExpectationSpec:
     """KL(q_θ ‖ p*) = E_q[log(q/p*)]."""
     lr = (_log_ratio(),)
     return ExpectationSpec("rkl_loss", RKL_ARGS, _student_components(), (lr, lr), _rkl_kinks())
 
 
-@lru_cache(maxsize=None)
+@cache
 def rkl_grad_spec() -> ExpectationSpec:
     r"""∇_θ KL(q_θ ‖ p*) = Σ_c E_{φ_c}[g_c log(q/p*)] (weights π_c = 1: g_c carries them)."""
     lr = _log_ratio()
@@ -214,7 +215,7 @@ def rkl_grad_spec() -> ExpectationSpec:
                            (tuple(e * lr for e in g_o), tuple(e * lr for e in g_n)), _rkl_kinks())
 
 
-@lru_cache(maxsize=None)
+@cache
 def rkl_hess_spec() -> ExpectationSpec:
     r"""∇²L_R = Σ_c E_{φ_c}[H_c log(q/p*)] + E_q[∇log q ∇log qᵀ] (row-major 3×3)."""
     lr = _log_ratio()
@@ -227,7 +228,7 @@ def rkl_hess_spec() -> ExpectationSpec:
     return ExpectationSpec("rkl_hess", RKL_ARGS, comps, (f_o, f_n), _rkl_kinks())
 
 
-@lru_cache(maxsize=None)
+@cache
 def fisher_spec() -> ExpectationSpec:
     r"""Fisher information I(θ) = E_q[∇_θ log q ∇_θ log qᵀ] (row-major 3×3)."""
     sc = score()
@@ -236,7 +237,7 @@ def fisher_spec() -> ExpectationSpec:
                            (outer, outer), (log_odds(w, mu_o, mu_n),))
 
 
-@lru_cache(maxsize=None)
+@cache
 def fkl_iw_grad_spec() -> ExpectationSpec:  # requires ρ > 0
     r"""Importance-weighted replay gradient −E_{P_train}[(P_new/P_train) ∇ log q].
 
@@ -248,7 +249,7 @@ def fkl_iw_grad_spec() -> ExpectationSpec:  # requires ρ > 0
                            (log_odds(w, mu_o, mu_n), log_odds(rho, replay_mean, data_mean)))
 
 
-@lru_cache(maxsize=None)
+@cache
 def em_spec() -> ExpectationSpec:
     r"""EM sufficient statistics under P_train: E[r_o], E[r_o x], E[r_n], E[r_n x].
 

@@ -47,10 +47,18 @@ def _load() -> None:
         _LOADED = True
 
 
+def _order(claim: Claim) -> int:
+    """Position of the claim's module in :data:`_MODULES` (CLAIMS.md order)."""
+    mod = claim.check.__module__.rsplit(".", 1)[-1]
+    return _MODULES.index(mod) if mod in _MODULES else len(_MODULES)
+
+
 def registry() -> dict[str, Claim]:
-    """All claims by id, in CLAIMS.md order."""
+    """All claims by id, in CLAIMS.md order — independent of which claim module a caller
+    happened to import first (sorted stably by module, then registration order)."""
     _load()
-    return dict(_REGISTRY)
+    ordered = sorted(_REGISTRY.values(), key=_order)  # stable: keeps order within a module
+    return {c.id: c for c in ordered}
 
 
 def get(claim_id: str) -> Claim:

@@ -1,0 +1,300 @@
+"""The ``symforget`` command line: ``verify``, ``derive`` and ``list``.
+
+Exit codes: 0 success (every selected claim passed / every derivation step checked), 1 a claim
+failed or errored (or a derivation step did not check), 2 usage error (bad option, unknown claim
+id, unwritable output). Progress goes to stderr, results to stdout.
+
+This module imports only the standard library at import time, so ``symforget --help`` is fast;
+SymPy, NumPy and the claims are imported inside the commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from . import __version__
+from .errors import UnknownClaimError
+
+__all__ = ["main", "build_parser", "EXIT_OK", "EXIT_FAIL", "EXIT_USAGE"]
+
+EXIT_OK = 0
+EXIT_FAIL = 1
+EXIT_USAGE = 2
+
+PROFILES = ("quick", "full")  # kept equal to symforget.claims.PROFILES (a test checks it)
+FORMATS = ("md", "latex")  # kept equal to symforget.render.FORMATS (a test checks it)
+DPS_RANGE = (20, 1000)
+
+_MAIN_EPILOG = """\
+examples:
+  symforget verify                      verify every claim (quick profile)
+  symforget verify fkl --profile full   the fkl.* claims, exhaustive profile
+  symforget derive --out proofs         regenerate the derivations in proofs/
+  symforget list                        the claims and their statements
+
+Run 'symforget COMMAND --help' for the options of a command.
+"""
+
+_VERIFY_EPILOG = """\
+Prints progress on stderr, then a table (claim, status, seconds, key evidence) on stdout and
+a final line 'N passed, M failed'. A failing claim prints its counterexample.
+Exit code 0 iff every selected claim passes, 1 otherwise, 2 for a usage error.
+
+examples:
+  symforget verify
+  symforget verify gauss.closed_forms rkl --seed 1 --json report.json
+  symforget verify --profile full --dps 50
+"""
+
+_DERIVE_EPILOG = """\
+Writes one file per claim (statement, assumptions, derivation steps in LaTeX with the method that
+checked each step, and the command that verifies the claim) plus an index of all claims.
+Every step is re-checked while rendering; exit code 1 if any step does not check.
+The output is deterministic: 'symforget derive --out proofs' reproduces proofs/ byte for byte.
+
+examples:
+  symforget derive --out proofs
+  symforget derive fkl.em_identity --format latex --out tex/
+"""
+
+_LIST_EPILOG = """\
+example:
+  symforget list
+"""
+
+
+def _dps(text: str) -> int:
+    lo, hi = DPS_RANGE
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"dps={text!r} must be an integer") from None
+    if not lo <= value <= hi:
+        raise argparse.ArgumentTypeError(f"dps={value} must lie in [{lo}, {hi}]")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seed={text!r} must be an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"seed={value} must be >= 0")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="symforget",
+        description="Symbolic-numeric verification of the theory of forgetting in "
+                    "post-training (two-mode Gaussian mixtures, forward vs reverse KL).",
+        epilog=_MAIN_EPILOG, formatter_class=fmt)
+    parser.add_argument("--version", action="version", version=f"symforget {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("verify", help="verify claims (exit 0 iff all pass)",
+                       description="Run the checks of the selected claims (all by default).",
+                       epilog=_VERIFY_EPILOG, formatter_class=fmt)
+    p.add_argument("ids", nargs="*", metavar="ID",
+                   help="claim ids or families (e.g. 'fkl.em_identity', 'rkl'); default: all")
+    p.add_argument("--profile", choices=PROFILES, default="quick",
+                   help="'quick' (default, < 1 min for all claims) or 'full' (exhaustive)")
+    p.add_argument("--json", metavar="PATH", dest="json_path",
+                   help="also write the report as JSON to PATH (written atomically)")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of every random draw (default 0)")
+    p.add_argument("--dps", type=_dps, default=30,
+                   help=f"mpmath working precision in digits, {DPS_RANGE[0]}..{DPS_RANGE[1]} "
+                        "(default 30)")
+    p.set_defaults(func=_cmd_verify)
+
+    p = sub.add_parser("derive", help="render derivations to Markdown/LaTeX",
+                       description="Render the derivations of the selected claims (all by "
+                                   "default), one file per claim, plus an index.",
+                       epilog=_DERIVE_EPILOG, formatter_class=fmt)
+    p.add_argument("ids", nargs="*", metavar="ID",
+                   help="claim ids or families; default: all")
+    p.add_argument("--format", choices=FORMATS, default="md", dest="fmt",
+                   help="'md' (Markdown with $$ LaTeX $$, default) or 'latex' (.tex fragments)")
+    p.add_argument("--out", metavar="DIR", default="proofs",
+                   help="output directory, created if needed (default: proofs)")
+    p.set_defaults(func=_cmd_derive)
+
+    p = sub.add_parser("list", help="list the claims with one-line statements",
+                       description="List every registered claim id with its statement.",
+                       epilog=_LIST_EPILOG, formatter_class=fmt)
+    p.set_defaults(func=_cmd_list)
+    return parser
+
+
+def _err(message: str) -> None:
+    print(f"symforget: error: {message}", file=sys.stderr)
+
+
+def _progress_line(text: str, end: str = "") -> None:
+    print(text, end=end, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------------------------
+# verify
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    if args.json_path is not None:
+        parent = os.path.dirname(os.path.abspath(args.json_path))
+        if not os.path.isdir(parent):
+            _err(f"--json {args.json_path}: directory {parent} does not exist")
+            return EXIT_USAGE
+    from . import claims
+
+    selected = claims.select(args.ids)  # UnknownClaimError before any work
+    _progress_line(f"symforget {__version__}: verifying {len(selected)} claim(s) "
+                   f"(profile {args.profile}, seed {args.seed}, dps {args.dps})\n")
+
+    def progress(i: int, n: int, claim: Any, result: Any) -> None:
+        if result is None:
+            _progress_line(f"[{i + 1}/{n}] {claim.id} ... ")
+        else:
+            _progress_line(f"{result.status} ({result.seconds:.1f} s)\n")
+
+    t0 = time.perf_counter()
+    report = claims.verify([c.id for c in selected], args.profile, seed=args.seed,
+                           dps=args.dps, progress=progress)
+    total = time.perf_counter() - t0
+    print(_table(report.results))
+    bad = [r for r in report.results if not r.ok]
+    for r in bad:
+        print(f"\n{r.status.upper()} {r.id}: {r.statement}")
+        if r.counterexample:
+            print(f"  counterexample: {r.counterexample}")
+        elif r.summary:
+            print(f"  {r.summary}")
+    if args.json_path is not None:
+        from .render import atomic_write_text
+
+        try:
+            atomic_write_text(args.json_path,
+                              json.dumps(report.to_json(), indent=2, allow_nan=False) + "\n")
+        except OSError as exc:
+            _err(f"--json {args.json_path}: cannot write ({exc.strerror or exc})")
+            return EXIT_USAGE
+        _progress_line(f"wrote {args.json_path}\n")
+    errors = sum(r.status == "error" for r in bad)
+    print(f"\n{len(report.results)} claim(s) in {total:.1f} s"
+          + (f"; {errors} raised an error (counted as failed)" if errors else ""))
+    print(f"{len(report.results) - len(bad)} passed, {len(bad)} failed")  # alone on the line
+    return EXIT_OK if report.ok else EXIT_FAIL
+
+
+def _table(results: Sequence[Any]) -> str:
+    header = ("claim", "status", "seconds", "evidence")
+    rows = [(r.id, r.status, f"{r.seconds:.1f}", r.summary) for r in results]
+    w_id = max(len(header[0]), *(len(r[0]) for r in rows)) if rows else len(header[0])
+    w_st = max(len(header[1]), *(len(r[1]) for r in rows)) if rows else len(header[1])
+    w_s = max(len(header[2]), *(len(r[2]) for r in rows)) if rows else len(header[2])
+
+    def line(row: tuple[str, str, str, str]) -> str:
+        return f"{row[0]:<{w_id}}  {row[1]:<{w_st}}  {row[2]:>{w_s}}  {row[3]}".rstrip()
+
+    sep = f"{'-' * w_id}  {'-' * w_st}  {'-' * w_s}  {'-' * len(header[3])}"
+    return "\n".join([line(header), sep, *(line(r) for r in rows)])
+
+
+# --------------------------------------------------------------------------------------------
+# derive
+
+
+def _cmd_derive(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import claims
+
+    selected = claims.select(args.ids)
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _err(f"--out {args.out}: cannot create the directory ({exc.strerror})")
+        return EXIT_USAGE
+    from . import render
+
+    problems: list[str] = []
+    written: list[Path] = []
+    n = len(selected)
+    for i, claim in enumerate(selected):
+        _progress_line(f"[{i + 1}/{n}] {claim.id} ... ")
+        t0 = time.perf_counter()
+        try:
+            rendered = render.render_claim(claim, args.fmt)
+        except Exception as exc:  # reported; the other claims still render
+            _progress_line(f"error ({type(exc).__name__}: {exc})\n")
+            problems.append(f"{claim.id}: derivations raised {type(exc).__name__}: {exc}")
+            continue
+        render.atomic_write_text(out / rendered.filename, rendered.text)
+        written.append(out / rendered.filename)
+        status = "ok" if rendered.ok else f"{len(rendered.failed_steps)} step(s) NOT confirmed"
+        _progress_line(f"{status}, steps={rendered.steps} ({time.perf_counter() - t0:.1f} s)\n")
+        problems += [f"{claim.id}: {s}" for s in rendered.failed_steps]
+    index = out / render.index_filename(args.fmt)
+    render.atomic_write_text(index, render.render_index(claims.registry().values(), args.fmt))
+    written.append(index)
+    for path in written:
+        print(path)
+    for p in problems:
+        _err(p)
+    print(f"wrote {len(written)} file(s) to {out}"
+          + (f"; {len(problems)} problem(s)" if problems else ""))
+    return EXIT_FAIL if problems else EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------
+# list
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from . import claims
+
+    reg = claims.registry()
+    width = max((len(cid) for cid in reg), default=0)
+    for cid, claim in reg.items():
+        print(f"{cid:<{width}}  {claim.statement}")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (also for ``--help`` and usage errors)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, usage errors
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return args.func(args)
+    except UnknownClaimError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+    except BrokenPipeError:  # e.g. 'symforget list | head'
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAIL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -26,7 +26,8 @@ __all__ = [
 PROFILES = ("quick", "full")
 
 #: claim modules, in CLAIMS.md order
-_MODULES = ("gauss", "fkl", "rkl", "drift_flow", "drift", "geometry", "replay")
+_MODULES = ("gauss", "fkl", "rkl", "drift_flow", "drift", "geometry", "replay",
+            "replay_batch")
 _REGISTRY: dict[str, Claim] = {}
 _LOADED = False
 

@@ -178,7 +178,7 @@ def latex_expr(expr: sp.Basic) -> str:
     """``sympy.latex`` with raw-LaTeX symbols (names starting with a backslash) kept verbatim."""
     if isinstance(expr, str):  # never parse strings: SymPy's parser evaluates code
         raise TypeError("latex_expr takes a SymPy expression, not a string")
-    expr = sp.sympify(expr)  # numbers → SymPy numbers
+    expr = sp.sympify(expr)  # safe: internal
     raw = {s: s.name for s in expr.atoms(sp.Symbol) if s.name.startswith("\\")}
     return sp.latex(expr, symbol_names=raw) if raw else sp.latex(expr)
 

@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import sympy as sp
 
 from ..symbolic.derivation import Derivation
 
 __all__ = ["Context", "Evidence", "Checks", "Claim", "ClaimResult", "fit_line",
-           "record_derivation"]
+           "record_derivation", "as_expr"]
 
 Metric = float | int | str | bool | None
 
@@ -210,3 +211,14 @@ def record_derivation(chk: Checks, name: str, derivation: Derivation) -> None:
         methods[c.method] = methods.get(c.method, 0) + 1
     chk.metric(f"{name}_decided_by", ", ".join(f"{k}×{v}" for k, v in sorted(methods.items())))
     chk.true(name, not bad, "; ".join(bad) if bad else f"{len(results)} steps check")
+
+
+def as_expr(value: Any) -> sp.Expr:
+    """A statement constant (number or SymPy expression) as a SymPy expression.
+
+    Strings are refused: ``sympify`` of a string runs SymPy's parser, which evaluates code.
+    """
+    if isinstance(value, str | bytes):
+        raise TypeError(f"statement constant {value!r} must be a number or a SymPy expression, "
+                        "not a string")
+    return sp.sympify(value)  # safe: non-string (numbers and SymPy objects only)

@@ -26,7 +26,7 @@ from .. import misassign, model, precise_drift
 from ..compile import compile_exprs
 from ..symbolic import drift as sd
 from . import register
-from .base import Checks, Claim, Context, Evidence, fit_line, record_derivation
+from .base import Checks, Claim, Context, Evidence, as_expr, fit_line, record_derivation
 
 __all__ = ["check_drift_bc_bound", "check_drift_asymptotics", "bound_sweep_points"]
 
@@ -60,7 +60,7 @@ def bound_sweep_points(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
 
 def _stated_log_bound(prefactor: Any, exponent: Any) -> Any:
     """log of the stated bound prefactor·√((1−w)/w)·e^{exponent·Δ²}, compiled in (c, Δ)."""
-    expr = sp.log(sp.sympify(prefactor)) - sd.c / 2 + sp.sympify(exponent) * sd.D**2
+    expr = sp.log(as_expr(prefactor)) - sd.c / 2 + as_expr(exponent) * sd.D**2
     return compile_exprs(expr, (sd.c, sd.D))
 
 
@@ -77,8 +77,8 @@ def check_drift_bc_bound(ctx: Context, prefactor: Any = HALF, exponent: Any = RA
     chk = Checks()
     derivation = sd.bc_bound_derivation()
     record_derivation(chk, "derivation", derivation)
-    stated = sp.sympify(prefactor) * sp.sqrt((1 - sd.w) / sd.w) * sp.exp(
-        sp.sympify(exponent) * sd.D**2)
+    stated = as_expr(prefactor) * sp.sqrt((1 - sd.w) / sd.w) * sp.exp(
+        as_expr(exponent) * sd.D**2)
     chk.true("stated_equals_derived", sp.simplify(stated - derivation.result) == 0,
              f"derived {derivation.result} vs stated {stated}")
     log_bound = _stated_log_bound(prefactor, exponent)
@@ -108,8 +108,8 @@ def check_drift_bc_bound(ctx: Context, prefactor: Any = HALF, exponent: Any = RA
         for wi, di in ((0.5, 40.0), (1e-9, 40.0), (1 - 1e-9, 200.0), (0.5, 200.0)):
             val, err = precise_drift.misassignment(wi, di, ctx.dps, cross_check=False)
             cm = mpmath.log(mpmath.mpf(wi) / (1 - mpmath.mpf(wi)))
-            bound = mpmath.exp(mpmath.log(mpmath.mpf(sp.N(sp.sympify(prefactor), 40)))
-                               - cm / 2 + mpmath.mpf(sp.N(sp.sympify(exponent), 40)) * di**2)
+            bound = mpmath.exp(mpmath.log(mpmath.mpf(sp.N(as_expr(prefactor), 40)))
+                               - cm / 2 + mpmath.mpf(sp.N(as_expr(exponent), 40)) * di**2)
             worst_precise = max(worst_precise, float(min((val + err) / bound, mpmath.mpf(1e300))))
     chk.le("precise_max_ratio", worst_precise, 1.0,
            "certified (m + error)/bound at Δ = 40, 200 (30+ digits)")
@@ -122,7 +122,7 @@ def check_drift_bc_bound(ctx: Context, prefactor: Any = HALF, exponent: Any = RA
     mn = rng.choice([-1.0, 1.0], n) * rng.uniform(0.0, 9.0, n)
     tn = rng.choice([-1.0, 1.0], n) * rng.uniform(0.0, 9.0, n)
     grad = model.rkl_grad(gw, 0.0, mn, alpha=ga, target_old=0.0, target_new=tn)[..., 1]
-    gexpr, gargs = sd.grad_bound(sp.sympify(prefactor), sp.sympify(exponent))
+    gexpr, gargs = sd.grad_bound(as_expr(prefactor), as_expr(exponent))
     with np.errstate(over="ignore"):  # a wrong (positive) exponent makes the bound inf: holds
         gbound = np.asarray(compile_exprs(gexpr, gargs)(gw, np.abs(mn), ga, np.abs(tn)),
                             dtype=np.float64)
@@ -168,8 +168,8 @@ def _ladder(w: float, deltas: list[float], dps: int) -> list[mpmath.mpf]:
 def _ratio(m: mpmath.mpf, w: float, d: float, rate: Any, constant: Any) -> mpmath.mpf:
     """m·Δ·e^{−rate·Δ²}/(constant·√((1−w)/w)) (→ 1 + a1/Δ² + … if the statement is right)."""
     wm = mpmath.mpf(w)
-    r = mpmath.mpf(sp.N(sp.sympify(rate), 60))
-    k = mpmath.mpf(sp.N(sp.sympify(constant), 60))
+    r = mpmath.mpf(sp.N(as_expr(rate), 60))
+    k = mpmath.mpf(sp.N(as_expr(constant), 60))
     return m * d * mpmath.exp(-r * mpmath.mpf(d) ** 2) / (k * mpmath.sqrt((1 - wm) / wm))
 
 
@@ -190,7 +190,7 @@ def check_drift_asymptotics(ctx: Context, rate: Any = RATE, constant: Any = CONS
     record_derivation(chk, "cosh_derivation", sd.cosh_derivation())
     record_derivation(chk, "series_derivation", sd.asymptotic_derivation(4))
     derived = sd.series_coefficients(6)
-    coeffs = tuple(sp.sympify(a_) for a_ in coefficients) if coefficients else derived[:4]
+    coeffs = tuple(as_expr(a_) for a_ in coefficients) if coefficients else derived[:4]
     chk.metric("a1", str(derived[1]))
     chk.metric("a2", str(derived[2]))
     chk.metric("a3", str(derived[3]))
@@ -223,7 +223,7 @@ def check_drift_asymptotics(ctx: Context, rate: Any = RATE, constant: Any = CONS
     deltas = [20.0, 25.0, 30.0, 35.0, 40.0, 45.0, 50.0, 60.0]
     if ctx.full:
         deltas += [70.0, 80.0, 100.0, 120.0, 150.0, 175.0, 200.0]
-    rate_f = float(sp.N(sp.sympify(rate)))
+    rate_f = float(sp.N(as_expr(rate)))
     slopes, const_err, resid_ok = [], [], True
     for wi in weights:
         cw = mpmath.log(mpmath.mpf(wi) / (1 - mpmath.mpf(wi)))

@@ -31,7 +31,7 @@ from ..symbolic.gauss import STATED, normal_pdf
 from ..symbolic.mixture import mixture_pdf, responsibility_old, score
 from ..symbolic.symbols import delta, mu_n, mu_o, sigma, w, x
 from . import register
-from .base import Checks, Claim, Context, Evidence, fit_line
+from .base import Checks, Claim, Context, Evidence, as_expr, fit_line
 
 __all__ = ["check_em_identity", "check_mass_forgetting", "check_complete_forgetting"]
 
@@ -60,12 +60,12 @@ def _derivation_verdict(name: str) -> tuple[bool, str]:
 
 def _same(a: sp.Expr, b: sp.Expr) -> bool:
     """Symbolic equality of two statement constants."""
-    return bool(sp.simplify(sp.sympify(a) - sp.sympify(b)) == 0)  # internal expressions only
+    return bool(sp.simplify(as_expr(a) - as_expr(b)) == 0)  # internal expressions only
 
 
 def _at_delta(expr: sp.Expr, d: Any) -> np.ndarray:
     """A statement constant (expression in Δ) evaluated by the compiled NumPy backend."""
-    fn = compile_exprs(sp.sympify(expr), (delta,))  # internal expressions only
+    fn = compile_exprs(as_expr(expr), (delta,))  # internal expressions only
     return np.asarray(fn(np.asarray(d, dtype=np.float64)), dtype=np.float64) * np.ones_like(d)
 
 

@@ -25,7 +25,7 @@ from ..symbolic import geometry as sgeo
 from ..symbolic.mixture import fisher_spec
 from ..symbolic.symbols import alpha, delta, sigma, w
 from . import register
-from .base import Checks, Claim, Context, Evidence, record_derivation
+from .base import Checks, Claim, Context, Evidence, as_expr, record_derivation
 
 __all__ = ["check_local_geometry", "check_linear_convergence", "STATED_LIMIT"]
 
@@ -139,7 +139,7 @@ def check_local_geometry(ctx: Context, limit: sp.Matrix | None = None,
 
     # --- limit and explicit deviation bound -----------------------------------------------------
     L = _matrix_fn(stated, (alpha,))(a)
-    B = _matrix_fn(sgeo.deviation_bound(sp.sympify(bound_exponent)), (w, delta))(a, d)
+    B = _matrix_fn(sgeo.deviation_bound(as_expr(bound_exponent)), (w, delta))(a, d)
     dev = np.abs(fisher - L)
     allowance = _ROUNDOFF_UNITS * _EPS * scale[..., None, None]
     ratio = dev / (B + allowance)
@@ -183,7 +183,7 @@ def check_local_geometry(ctx: Context, limit: sp.Matrix | None = None,
         chk.metric(f"alpha0.3_delta{dv:g}_condition", float(cond[i_a, j]))
     chk.metric("grid_points", int(a.size))
     if ctx.full:  # beyond double precision: the deviation at Δ = 20 is ~1e-22
-        prat, perr = _precise_deviation_ratio(stated, sp.sympify(bound_exponent), 0.3, 20.0,
+        prat, perr = _precise_deviation_ratio(stated, as_expr(bound_exponent), 0.3, 20.0,
                                               max(ctx.dps, 40))
         chk.le("precise_max_ratio_deviation_to_bound_delta20", prat, 1.0,
                f"α = 0.3, Δ = 20 at {max(ctx.dps, 40)} digits (error estimate {perr:.1e})")

@@ -21,7 +21,7 @@ from ..symbolic import replay as srep
 from ..symbolic.mixture import fkl_grad_spec, fkl_iw_grad_spec, fkl_loss_spec
 from ..symbolic.symbols import alpha, rho
 from . import register
-from .base import Checks, Claim, Context, Evidence, record_derivation
+from .base import Checks, Claim, Context, Evidence, as_expr, record_derivation
 from .references import reference_integral, reference_log_mixture, reference_log_normal
 
 __all__ = ["check_fkl_optimum", "check_fkl_iw_no_effect"]
@@ -35,7 +35,7 @@ def _spec_symbols(*specs: Any) -> set[sp.Symbol]:
         for c in spec.components:
             exprs += [c.weight, c.mean, c.scale]
         for e in exprs:
-            out |= sp.sympify(e).free_symbols
+            out |= as_expr(e).free_symbols
     return out
 
 
@@ -57,7 +57,7 @@ def _ref_fkl_dw(w: float, mo: float, mn: float, md: float, mr: float, lam: float
 
 def _stated(expr: sp.Expr | float, lam: np.ndarray, a: np.ndarray) -> np.ndarray:
     """A stated minimiser (SymPy expression in λ = rho and α, or a number) at each (λ, α)."""
-    fn = compile_exprs(sp.sympify(expr), (rho, alpha))  # internal expression, never a str
+    fn = compile_exprs(as_expr(expr), (rho, alpha))  # internal expression, never a str
     return np.broadcast_to(np.asarray(fn(lam, a), dtype=np.float64), np.shape(lam)).copy()
 
 
@@ -76,7 +76,7 @@ def check_fkl_optimum(ctx: Context, w_opt: sp.Expr = rho, **_: Any) -> Evidence:
     parameters free) and gradient flow (means frozen) converge to the stated minimiser.
     """
     chk = Checks()
-    w_opt = sp.sympify(w_opt)
+    w_opt = as_expr(w_opt)
     record_derivation(chk, "symbolic_derivation", srep.fkl_optimum_derivation(w_opt))
     fkl_symbols = _spec_symbols(fkl_grad_spec(), fkl_loss_spec(True), fkl_loss_spec(False))
     chk.true("alpha_absent_from_fkl", alpha not in fkl_symbols,

@@ -20,7 +20,7 @@ from ..compile import compile_exprs
 from ..symbolic import replay_rkl as R
 from ..symbolic.symbols import rho, w
 from . import register
-from .base import Checks, Claim, Context, Evidence, record_derivation
+from .base import Checks, Claim, Context, Evidence, as_expr, record_derivation
 
 __all__ = ["check_rkl_unbiased", "check_rkl_weight_bound", "check_starvation"]
 
@@ -110,7 +110,7 @@ def check_rkl_weight_bound(ctx: Context, bound: sp.Expr = R.WEIGHT_BOUND, **_: A
     r"""q/b ≤ bound(ρ) on a dense x grid (and the bound is nearly attained); the second moment
     E_b[(q/b)²h²] ≤ bound · E_q[h²] by quadrature and by Monte Carlo."""
     chk = Checks()
-    bound = sp.sympify(bound)
+    bound = as_expr(bound)
     record_derivation(chk, "symbolic_derivation", R.weight_bound_derivation(bound))
     bfn = compile_exprs(bound, (rho,))
     rhos = (0.1, 0.3, 0.6, 0.9)
@@ -176,7 +176,7 @@ def check_starvation(ctx: Context, starve: sp.Expr = R.STARVE_REPLAY,
     seeded Monte Carlo batches (Wilson 99.9 % interval; mean within 4 standard errors);
     ((1−ρ)(1−w))^B ≤ (1−ρ)^B on a grid."""
     chk = Checks()
-    starve, expected_old = sp.sympify(starve), sp.sympify(expected_old)
+    starve, expected_old = as_expr(starve), as_expr(expected_old)
     record_derivation(chk, "symbolic_derivation", R.starvation_derivation(starve, expected_old))
     sfn = compile_exprs(starve, (w, rho, R.batch))
     efn = compile_exprs(expected_old, (w, rho, R.batch))

@@ -23,7 +23,7 @@ from ..symbolic.expectation import ExpectationSpec
 from ..symbolic.mixture import rkl_grad_spec, rkl_loss_spec
 from ..symbolic.symbols import alpha
 from . import register
-from .base import Checks, Claim, Context, Evidence, fit_line, record_derivation
+from .base import Checks, Claim, Context, Evidence, as_expr, fit_line, record_derivation
 from .references import reference_integral, reference_log_mixture, reference_log_normal
 
 __all__ = [
@@ -75,7 +75,7 @@ def _ref_rkl_dww(w: float, mo: float, mn: float) -> float:
 
 def _stated(expr: sp.Expr | float, alphas: np.ndarray) -> np.ndarray:
     """A stated constant (SymPy expression in α, or a number) evaluated at each α."""
-    fn = compile_exprs(sp.sympify(expr), (alpha,))  # internal expression or number, never a str
+    fn = compile_exprs(as_expr(expr), (alpha,))  # internal expression or number, never a str
     return np.broadcast_to(np.asarray(fn(alphas), dtype=np.float64), alphas.shape).copy()
 
 
@@ -253,7 +253,7 @@ def check_weight_convergence(ctx: Context, minimiser: sp.Expr = alpha,
     """
     chk = Checks()
     record_derivation(chk, "symbolic_derivation",
-                       srkl.weight_convergence_derivation(sp.sympify(minimiser),
+                       srkl.weight_convergence_derivation(as_expr(minimiser),
                                                        sp.nsimplify(rate_factor)))
 
     # 1. the w-gradient: finite differences, Taylor remainder, QUADPACK, precise

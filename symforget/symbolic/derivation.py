@@ -105,7 +105,8 @@ class Step:
         return self._numeric(diff, points)
 
     def _numeric(self, diff: sp.Expr, points: int) -> StepCheck:
-        free = sp.sympify(self.lhs).free_symbols | sp.sympify(self.rhs).free_symbols
+        lhs_, rhs_ = sp.sympify(self.lhs), sp.sympify(self.rhs)  # safe: internal
+        free = lhs_.free_symbols | rhs_.free_symbols
         worst = mpmath.mpf(0)
         with mpmath.workdps(50):
             for seed in range(points):

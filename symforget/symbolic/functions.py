@@ -21,7 +21,7 @@ class Sigmoid(sp.Function):
     nargs = 1
 
     @classmethod
-    def eval(cls, z):
+    def eval(cls, z):  # safe: SymPy Function.eval hook, not builtins.eval
         if z.is_zero:
             return sp.S.Half
         if z is sp.oo:
@@ -54,7 +54,7 @@ class Softplus(sp.Function):
     nargs = 1
 
     @classmethod
-    def eval(cls, z):
+    def eval(cls, z):  # safe: SymPy Function.eval hook, not builtins.eval
         if z.is_zero:
             return sp.log(2)
         return None

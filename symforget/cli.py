@@ -1,4 +1,4 @@
-"""The ``symforget`` command line: ``verify``, ``derive`` and ``list``.
+"""The ``symforget`` command line: ``verify``, ``derive``, ``list``, ``simulate``, ``report``.
 
 Exit codes: 0 success (every selected claim passed / every derivation step checked), 1 a claim
 failed or errored (or a derivation step did not check), 2 usage error (bad option, unknown claim
@@ -61,6 +61,15 @@ The output is deterministic: 'symforget derive --out proofs' reproduces proofs/ 
 examples:
   symforget derive --out proofs
   symforget derive fkl.em_identity --format latex --out tex/
+"""
+
+_REPORT_EPILOG = """\
+Exit code 0 iff every selected claim passes, 1 otherwise, 2 for a usage error or when
+matplotlib (the 'plot' extra) is missing.
+
+examples:
+  symforget report --out report
+  symforget report --out report --profile full --seed 1
 """
 
 _LIST_EPILOG = """\
@@ -148,6 +157,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="PATH", dest="json_path",
                    help="also write the result as JSON to PATH (written atomically)")
     p.set_defaults(func=_cmd_simulate)
+
+    p = sub.add_parser("report", help="verify and write a Markdown report with figures",
+                       description="Run the verification and write DIR/index.md (claims table, "
+                                   "environment, seed, timings) plus PNG figures. Needs the "
+                                   "'plot' extra: pip install 'symforget[plot]'.",
+                       epilog=_REPORT_EPILOG, formatter_class=fmt)
+    p.add_argument("--out", metavar="DIR", required=True,
+                   help="output directory, created if needed")
+    p.add_argument("--profile", choices=PROFILES, default="quick",
+                   help="'quick' (default) or 'full'")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of every random draw (default 0)")
+    p.add_argument("--ids", nargs="+", metavar="ID", default=None,
+                   help="only these claim ids or families (default: all)")
+    p.set_defaults(func=_cmd_report)
     return parser
 
 
@@ -310,6 +333,39 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         _progress_line(f"wrote {args.json_path}\n")
     return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------
+# report
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    try:
+        from . import report
+    except ImportError as exc:  # pragma: no cover - report.py imports only numpy at top level
+        _err(str(exc))
+        return EXIT_USAGE
+    try:
+        report.require_matplotlib()
+    except report.MissingPlotExtraError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    from . import claims
+
+    ids = None if args.ids is None else [c.id for c in claims.select(args.ids)]
+    try:
+        os.makedirs(args.out, exist_ok=True)
+    except OSError as exc:
+        _err(f"--out {args.out}: cannot create the directory ({exc.strerror or exc})")
+        return EXIT_USAGE
+    t0 = time.perf_counter()
+    result = report.write_report(args.out, args.profile, seed=args.seed, ids=ids,
+                                 progress=_progress_line)
+    for path in (result.index, *result.figures):
+        print(path)
+    print(f"report written in {time.perf_counter() - t0:.1f} s; "
+          + ("all claims passed" if result.ok else "SOME CLAIMS FAILED (see index.md)"))
+    return EXIT_OK if result.ok else EXIT_FAIL
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,7 +2,7 @@ r"""``symforget report``: run the verification and write ``index.md`` plus PNG f
 
 Needs the ``plot`` extra (matplotlib). matplotlib is imported only inside the figure functions
 (Agg backend), so importing this module without matplotlib succeeds; :func:`require_matplotlib`
-raises :class:`MissingPlotExtra` with the install hint.
+raises :class:`MissingPlotExtraError` with the install hint.
 
 Figures (all data deterministic; no random draws):
 
@@ -35,7 +35,7 @@ import numpy as np
 from . import dynamics, model
 from .misassign import log_misassignment
 
-__all__ = ["MissingPlotExtra", "require_matplotlib", "FIGURES", "ReportResult",
+__all__ = ["MissingPlotExtraError", "require_matplotlib", "FIGURES", "ReportResult",
            "figure_weights", "figure_misassignment", "figure_drift", "figure_densities",
            "figure_contraction", "write_report", "INSTALL_HINT"]
 
@@ -50,7 +50,7 @@ T_END = 40.0
 LN10 = math.log(10.0)
 
 
-class MissingPlotExtra(ImportError):
+class MissingPlotExtraError(ImportError):
     """matplotlib is not installed (the ``plot`` extra)."""
 
 
@@ -59,13 +59,13 @@ def require_matplotlib() -> Any:
 
     Raises
     ------
-    MissingPlotExtra
+    MissingPlotExtraError
         If matplotlib cannot be imported; the message names the extra to install.
     """
     try:
         import matplotlib
     except ImportError as exc:
-        raise MissingPlotExtra(INSTALL_HINT) from exc
+        raise MissingPlotExtraError(INSTALL_HINT) from exc
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 

@@ -106,18 +106,26 @@ def certify(value: mpmath.mpf, error: mpmath.mpf, dps: int, what: str = "value",
     return value
 
 
+def _setup(w: Any, delta: Any, dps: int) -> tuple[mpmath.mpf, mpmath.mpf, int]:
+    """Validated (w, Δ) and the working precision: ``dps`` plus guard digits for the
+    cancellation in log φ(x0) − c/2 at large |c| or Δ (see :func:`_guard`)."""
+    w_, D = _validate(w, delta)
+    if D == 0:
+        return w_, D, dps
+    with mpmath.workdps(dps + 15):
+        c0 = mpmath.log(w_ / (1 - w_))
+    return w_, D, dps + _guard(c0, D)
+
+
 def series(w: Any, delta: Any, dps: int = DEFAULT_DPS) -> tuple[mpmath.mpf, mpmath.mpf]:
     r"""m(w, Δ) from the accelerated termwise series: (value, rigorous-ish error bound).
 
     The truncation bound :math:`m/d_n` is rigorous (moment sequence); rounding is bounded by
     n·10^{-(working digits)}·Σ|terms| with 15+ guard digits. Δ = 0 gives 1 − w exactly.
     """
-    w_, D = _validate(w, delta)
-    with mpmath.workdps(dps + 15):
-        c = mpmath.log(w_ / (1 - w_))
-        if D == 0:
-            return +(1 - w_), mpmath.mpf(0)
-    work = dps + _guard(c, D)
+    w_, D, work = _setup(w, delta, dps)
+    if D == 0:
+        return +(1 - w_), mpmath.mpf(0)
     n = int((dps + 5) * mpmath.log(10) / mpmath.log(3 + mpmath.sqrt(8))) + 2
     weights, d_n = _cvz_weights(n, work)
     terms = _fns()["terms"]
@@ -147,12 +155,9 @@ def _scaled_quad(f, peak, points, work: int) -> tuple[mpmath.mpf, mpmath.mpf]:
 
 def cosh_quad(w: Any, delta: Any, dps: int = DEFAULT_DPS) -> tuple[mpmath.mpf, mpmath.mpf]:
     r"""m(w, Δ) from the cosh form (CLAIMS.md) by rescaled tanh-sinh quadrature."""
-    w_, D = _validate(w, delta)
+    w_, D, work = _setup(w, delta, dps)
     if D == 0:
         return +(1 - w_), mpmath.mpf(0)
-    with mpmath.workdps(dps + 15):
-        c0 = mpmath.log(w_ / (1 - w_))
-    work = dps + _guard(c0, D)
     fn, lp = _fns()["cosh"], _fns()["log_phi_x0"]
     with mpmath.workdps(work):
         c = mpmath.log(w_ / (1 - w_))
@@ -170,12 +175,9 @@ def cosh_quad(w: Any, delta: Any, dps: int = DEFAULT_DPS) -> tuple[mpmath.mpf, m
 
 def direct_quad(w: Any, delta: Any, dps: int = DEFAULT_DPS) -> tuple[mpmath.mpf, mpmath.mpf]:
     r"""m(w, Δ) from the defining integral, split at :math:`x_0 + j/\Delta`."""
-    w_, D = _validate(w, delta)
+    w_, D, work = _setup(w, delta, dps)
     if D == 0:
         return +(1 - w_), mpmath.mpf(0)
-    with mpmath.workdps(dps + 15):
-        c0 = mpmath.log(w_ / (1 - w_))
-    work = dps + _guard(c0, D)
     fn = _fns()["direct"]
     with mpmath.workdps(work):
         c = mpmath.log(w_ / (1 - w_))

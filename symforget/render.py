@@ -22,15 +22,14 @@ from __future__ import annotations
 import inspect
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 import sympy as sp
 
 from .claims.base import Claim
+from .files import atomic_write_bytes
 from .symbolic.derivation import Derivation, Step, StepCheck
 
 __all__ = [
@@ -65,34 +64,9 @@ _METHOD_TEXT_LE = {
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` (UTF-8, ``\\n`` line endings) to ``path`` atomically.
-
-    The text goes to a temporary file in the same directory which then replaces ``path`` with
-    :func:`os.replace`, so a reader never sees a half-written file and an interrupted run leaves
-    the old file intact. The new file gets the old file's permissions (or the umask default).
-    """
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(text.encode("utf-8"))
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            mode = target.stat().st_mode & 0o777
-        except FileNotFoundError:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    """Write ``text`` (UTF-8, ``\\n`` line endings) to ``path`` atomically
+    (see :func:`symforget.files.atomic_write_bytes`)."""
+    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def claim_filename(claim_id: str, fmt: str = "md") -> str:

@@ -142,22 +142,6 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog=_LIST_EPILOG, formatter_class=fmt)
     p.set_defaults(func=_cmd_list)
 
-    p = sub.add_parser("simulate", help="run a finite-batch experiment (replay)",
-                       description="Finite-batch replay experiment: starvation of the old "
-                                   "mode and estimator variance vs the replay fraction rho.",
-                       formatter_class=fmt)
-    p.add_argument("experiment", choices=("replay",), help="which experiment (only 'replay')")
-    p.add_argument("--w", type=float, default=0.05, help="old weight w in (0, 1) (default 0.05)")
-    p.add_argument("--rho", type=float, nargs="+", default=[0.0, 0.1, 0.3, 0.5],
-                   help="replay fractions in [0, 1) (default 0 0.1 0.3 0.5)")
-    p.add_argument("--batch", type=int, default=8, help="batch size B >= 1 (default 8)")
-    p.add_argument("--steps", type=int, default=2000,
-                   help="batches / SGD steps per rho (default 2000)")
-    p.add_argument("--seed", type=_seed, default=0, help="seed (default 0)")
-    p.add_argument("--json", metavar="PATH", dest="json_path",
-                   help="also write the result as JSON to PATH (written atomically)")
-    p.set_defaults(func=_cmd_simulate)
-
     p = sub.add_parser("report", help="verify and write a Markdown report with figures",
                        description="Run the verification and write DIR/index.md (claims table, "
                                    "environment, seed, timings) plus PNG figures. Needs the "
@@ -171,6 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ids", nargs="+", metavar="ID", default=None,
                    help="only these claim ids or families (default: all)")
     p.set_defaults(func=_cmd_report)
+
+    # commands that live in their own modules (stdlib-only at import time)
+    from . import cli_methods, cli_sweep
+
+    cli_methods.register(sub, fmt)
+    cli_sweep.register(sub, fmt)
     return parser
 
 
@@ -309,30 +299,6 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------------------------
-
-
-def _cmd_simulate(args: argparse.Namespace) -> int:
-    from .errors import ParameterError
-    from .simulate import format_table, replay_experiment
-
-    try:
-        result = replay_experiment(w=args.w, rhos=tuple(args.rho), batch=args.batch,
-                                   steps=args.steps, seed=args.seed)
-    except ParameterError as exc:
-        _err(str(exc))
-        return EXIT_USAGE
-    print(format_table(result))
-    if args.json_path is not None:
-        from .render import atomic_write_text
-
-        try:
-            atomic_write_text(args.json_path,
-                              json.dumps(result, indent=2, allow_nan=False) + "\n")
-        except OSError as exc:
-            _err(f"--json {args.json_path}: cannot write ({exc.strerror or exc})")
-            return EXIT_USAGE
-        _progress_line(f"wrote {args.json_path}\n")
-    return EXIT_OK
 
 
 # --------------------------------------------------------------------------------------------

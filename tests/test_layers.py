@@ -27,9 +27,10 @@ RANK = {
     "compile": 2,
     "quadrature": 3, "precise": 3,
     "model": 4, "strategies": 4,
-    "dynamics": 5,
+    "multivariate": 4,
+    "dynamics": 5, "methods": 5,
     "claims": 6,
-    "cli": 7,
+    "sweep": 7, "cli": 7, "cli_methods": 7, "cli_sweep": 7,
 }
 
 

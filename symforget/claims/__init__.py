@@ -26,8 +26,8 @@ __all__ = [
 PROFILES = ("quick", "full")
 
 #: claim modules, in CLAIMS.md order
-_MODULES = ("gauss", "fkl", "rkl", "drift_flow", "drift", "geometry", "replay",
-            "replay_batch")
+_MODULES = ("gauss", "dimension", "fkl", "rkl", "drift_flow", "drift", "geometry", "replay",
+            "replay_batch", "sdft", "tttd", "oapl")
 _REGISTRY: dict[str, Claim] = {}
 _LOADED = False
 

@@ -1,0 +1,1 @@
+"""Claims of family dimension (being built this session)."""

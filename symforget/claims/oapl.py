@@ -1,0 +1,1 @@
+"""Claims of family oapl (being built this session)."""

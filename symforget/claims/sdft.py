@@ -1,0 +1,1 @@
+"""Claims of family sdft (being built this session)."""

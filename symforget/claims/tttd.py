@@ -1,0 +1,1 @@
+"""Claims of family tttd (being built this session)."""

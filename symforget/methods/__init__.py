@@ -1,0 +1,1 @@
+"""Post-training methods as explicit update maps on mixture parameters (CLAIMS.md §5)."""

@@ -1,0 +1,132 @@
+r"""Shared vocabulary of the method update maps: the problem and the run record.
+
+Every method (SFT/FKL, RKL, replay, SDFT, TTT-Discover, OAPL) acts on the same two-mode
+problem (CLAIMS.md §0, whitened 1-D units unless ``sigma`` is given):
+
+* target / tasks: :math:`P_{old} = N(\mu_o^*, \sigma^2)`, :math:`P_{new} = N(\mu_n^*, \sigma^2)`,
+  :math:`p^* = \alpha P_{old} + (1-\alpha) P_{new}`;
+* student at the start of post-training: :math:`q_0 = w_0 N(\mu_{o,0}, s_{o,0}^2)
+  + (1-w_0) N(\mu_{n,0}, s_{n,0}^2)`; by default the old component is correct
+  (:math:`\mu_{o,0} = \mu_o^*`, :math:`s_{o,0} = \sigma`) and the new one is not yet learned.
+
+A method run returns a :class:`MethodRun`: the trajectory of the student parameters with
+per-component standard deviations (tilt-based maps change the variances; the equal-variance
+methods report :math:`s_o = s_n = \sigma`). :meth:`MethodRun.summary` gives what the comparison
+table shows: final old weight, maximal old-mean drift :math:`\max_t |\mu_{o,t} - \mu_o^*|/\sigma`,
+and the new-task error :math:`|\mu_{n,T} - \mu_n^*|/\sigma`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .. import validate as V
+from ..errors import ParameterError
+
+__all__ = ["Problem", "MethodRun"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """The two-mode post-training problem shared by every method (see module docstring).
+
+    ``mu_new0`` defaults to ``mu_new_star - 2 sigma`` (new task not yet learned).
+    """
+
+    alpha: float = 0.5
+    mu_old_star: float = 0.0
+    mu_new_star: float = 4.0
+    sigma: float = 1.0
+    w0: float = 0.5
+    mu_old0: float | None = None
+    mu_new0: float | None = None
+
+    def __post_init__(self) -> None:
+        V.open_unit("alpha", self.alpha)
+        V.open_unit("w0", self.w0)
+        V.positive("sigma", self.sigma)
+        for name in ("mu_old_star", "mu_new_star", "mu_old0", "mu_new0"):
+            value = getattr(self, name)
+            if value is not None:
+                V.finite(name, value)
+
+    @property
+    def theta0(self) -> tuple[float, float, float]:
+        """Initial (w, μo, μn)."""
+        mo = self.mu_old_star if self.mu_old0 is None else self.mu_old0
+        mn = self.mu_new_star - 2.0 * self.sigma if self.mu_new0 is None else self.mu_new0
+        return float(self.w0), float(mo), float(mn)
+
+    @property
+    def delta(self) -> float:
+        """Whitened separation Δ = |μn* − μo*|/σ of the target."""
+        return abs(self.mu_new_star - self.mu_old_star) / self.sigma
+
+    def as_dict(self) -> dict[str, float]:
+        w0, mo0, mn0 = self.theta0
+        return {"alpha": self.alpha, "mu_old_star": self.mu_old_star,
+                "mu_new_star": self.mu_new_star, "sigma": self.sigma, "w0": w0,
+                "mu_old0": mo0, "mu_new0": mn0}
+
+
+@dataclass(frozen=True)
+class MethodRun:
+    """Trajectory of one method run on a :class:`Problem`.
+
+    Arrays have one entry per recorded step (index 0 is the start): ``w``, ``mu_old``,
+    ``mu_new``, ``s_old``, ``s_new`` (component standard deviations).
+    """
+
+    method: str
+    problem: Problem
+    params: dict[str, Any]
+    steps: np.ndarray
+    w: np.ndarray
+    mu_old: np.ndarray
+    mu_new: np.ndarray
+    s_old: np.ndarray
+    s_new: np.ndarray
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = len(self.steps)
+        for name in ("w", "mu_old", "mu_new", "s_old", "s_new"):
+            arr = np.asarray(getattr(self, name), dtype=np.float64)
+            if arr.shape != (n,):
+                raise ParameterError(f"MethodRun.{name} has shape {arr.shape}, expected ({n},)")
+            if not np.all(np.isfinite(arr)):
+                raise ParameterError(f"MethodRun.{name} contains non-finite values "
+                                     f"({self.method}, params={self.params})")
+
+    def summary(self) -> dict[str, float]:
+        """Final old weight, max old-mean drift and new-task error (in units of σ)."""
+        pb = self.problem
+        return {
+            "final_w": float(self.w[-1]),
+            "min_w": float(np.min(self.w)),
+            "max_old_drift": float(np.max(np.abs(self.mu_old - pb.mu_old_star)) / pb.sigma),
+            "final_old_drift": float(abs(self.mu_old[-1] - pb.mu_old_star) / pb.sigma),
+            "new_error": float(abs(self.mu_new[-1] - pb.mu_new_star) / pb.sigma),
+            "final_s_old": float(self.s_old[-1] / pb.sigma),
+            "final_s_new": float(self.s_new[-1] / pb.sigma),
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready record (finite floats only)."""
+        return {
+            "method": self.method,
+            "problem": self.problem.as_dict(),
+            "params": dict(self.params),
+            "summary": self.summary(),
+            "trajectory": {
+                "step": [int(s) for s in self.steps],
+                "w": [float(v) for v in self.w],
+                "mu_old": [float(v) for v in self.mu_old],
+                "mu_new": [float(v) for v in self.mu_new],
+                "s_old": [float(v) for v in self.s_old],
+                "s_new": [float(v) for v in self.s_new],
+            },
+        }

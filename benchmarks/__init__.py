@@ -1,0 +1,1 @@
+"""symforget benchmark suite: ``python -m benchmarks`` (see README.md)."""

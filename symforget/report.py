@@ -16,6 +16,9 @@ Figures (all data deterministic; no random draws):
 4. ``densities.png`` — densities :math:`q_t` against :math:`p^*` at a few times, FKL vs RKL.
 5. ``contraction.png`` — :math:`\log\|\theta_k-\theta^*\|` under gradient descent on the RKL
    loss with the predicted slope :math:`\log\max_i|1-\eta\lambda_i|` (λ_i: Fisher eigenvalues).
+6. ``methods.png`` — old weight, old-mean drift and new-task error against the step for every
+   method of :mod:`symforget.methods` (SFT, RKL, replay, SDFT, TTT-Discover, OAPL) on the same
+   problem (α = 0.3, Δ = 4σ, population maps, defaults of each method).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from .misassign import log_misassignment
 
 __all__ = ["MissingPlotExtraError", "require_matplotlib", "FIGURES", "ReportResult",
            "figure_weights", "figure_misassignment", "figure_drift", "figure_densities",
-           "figure_contraction", "write_report", "INSTALL_HINT"]
+           "figure_contraction", "figure_methods", "write_report", "INSTALL_HINT"]
 
 INSTALL_HINT = "symforget report needs matplotlib: pip install 'symforget[plot]'"
 
@@ -297,6 +300,43 @@ def figure_contraction(path: Path) -> dict[str, Any]:
     return data
 
 
+def figure_methods(path: Path, runs: Sequence[Any] | None = None) -> dict[str, Any]:
+    """Figure 6: old weight, old-mean drift and new-task error vs step, one line per method.
+
+    ``runs`` (a sequence of :class:`~symforget.methods.base.MethodRun`) defaults to the
+    comparison on ``Problem(alpha=ALPHA)`` (Δ = 4σ), 200 population steps, seed 0 (the CLI's
+    ``--plot`` passes its own runs). Returns ``{method: summary}``.
+    """
+    plt = require_matplotlib()
+    if runs is None:
+        from .methods import compare
+        from .methods.base import Problem
+
+        runs = compare(Problem(alpha=ALPHA), steps=200, seed=0)
+    fig, axes = plt.subplots(1, 3, figsize=(13.0, 3.8))
+    for r in runs:
+        pb = r.problem
+        axes[0].plot(r.steps, r.w, lw=1.8, label=r.method)
+        axes[1].plot(r.steps, np.abs(r.mu_old - pb.mu_old_star) / pb.sigma, lw=1.8)
+        axes[2].plot(r.steps, np.abs(r.mu_new - pb.mu_new_star) / pb.sigma, lw=1.8)
+    if runs:
+        axes[0].axhline(runs[0].problem.alpha, color="grey", lw=0.8, ls=":")
+    for ax, ylabel in zip(axes, ("old weight $w_t$", r"old-mean drift $|\mu_{o,t}-\mu_o^*|/\sigma$",
+                                 r"new-task error $|\mu_{n,t}-\mu_n^*|/\sigma$"), strict=True):
+        ax.set_xlabel("step")
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+    axes[0].legend(loc="best", fontsize=8)
+    pb0 = runs[0].problem if runs else None
+    title = ("Methods on one problem" if pb0 is None else
+             f"Methods on one problem (α = {pb0.alpha:g}, Δ = {pb0.delta:g}σ, "
+             f"start w = {pb0.theta0[0]:g})")
+    fig.suptitle(title)
+    fig.tight_layout()
+    _save(fig, path)
+    return {r.method: r.summary() for r in runs}
+
+
 #: (file name, caption, function) in report order
 FIGURES: tuple[tuple[str, str, Callable[[Path], dict[str, Any]]], ...] = (
     ("weights.png", "Old weight w_t under FKL, FKL + replay and RKL from the same start "
@@ -310,6 +350,8 @@ FIGURES: tuple[tuple[str, str, Callable[[Path], dict[str, Any]]], ...] = (
                       "keeps it.", figure_densities),
     ("contraction.png", "Gradient descent on the RKL loss: log error against steps with the "
                         "slope predicted from the Fisher eigenvalues.", figure_contraction),
+    ("methods.png", "Every method on the same problem (α = 0.3, Δ = 4σ): old weight, old-mean "
+                    "drift and new-task error against the step.", figure_methods),
 )
 
 

@@ -25,7 +25,7 @@ RANK = {
     "errors": 0, "validate": 0,
     "symbolic": 1,
     "compile": 2,
-    "quadrature": 3, "precise": 3,
+    "quadrature": 3, "precise": 3, "fastgrad": 3,
     "model": 4, "strategies": 4,
     "multivariate": 4,
     "dynamics": 5, "methods": 5,

@@ -35,7 +35,7 @@ def figures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def test_every_figure_is_a_valid_png(figures: dict[str, Any]) -> None:
-    assert len(figures) == 5
+    assert len(figures) == 6
     for path, _data in figures.values():
         _assert_png(path)
     assert not list(next(iter(figures.values()))[0].parent.glob(".*.tmp"))  # atomic writes

@@ -1,1 +1,214 @@
-"""Post-training methods as explicit update maps on mixture parameters (CLAIMS.md §5)."""
+"""Post-training methods as explicit update maps on mixture parameters (CLAIMS.md §5).
+
+Every method module (``sft``, ``rkl``, ``replay``, ``sdft``, ``tttd``, ``oapl``) exposes ``NAME``,
+``DESCRIPTION``, ``PARAMS`` (``{name: (type, default, help)}``), the population update map and
+``run(problem, *, steps, seed=0, batch=None, **params) -> MethodRun``.
+
+:data:`METHODS` maps a name to its module, imported lazily on first access (this package imports
+only the standard library, so the command line stays fast). :func:`declared_params` reads a
+method's ``PARAMS`` from its source without importing it (for building CLI options).
+:func:`compare` runs several methods on one :class:`~symforget.methods.base.Problem`.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+from collections.abc import Iterator, Mapping, Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ParameterError
+
+if TYPE_CHECKING:
+    from .base import MethodRun, Problem
+
+__all__ = ["NAMES", "METHODS", "available", "get", "declared_params", "compare",
+           "format_table", "comparison_json", "key_params"]
+
+#: every method name, in the order of the comparison table
+NAMES: tuple[str, ...] = ("sft", "rkl", "replay", "sdft", "tttd", "oapl")
+
+_TYPES: dict[str, type] = {"float": float, "int": int, "str": str, "bool": bool}
+
+
+class _Registry(Mapping[str, ModuleType]):
+    """Read-only ``{name: module}``; a module is imported when first looked up."""
+
+    def __getitem__(self, name: str) -> ModuleType:
+        if name not in NAMES:
+            raise KeyError(name)
+        return importlib.import_module(f"{__name__}.{name}")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(NAMES)
+
+    def __len__(self) -> int:
+        return len(NAMES)
+
+
+METHODS: Mapping[str, ModuleType] = _Registry()
+
+
+def _missing(name: str, exc: ModuleNotFoundError) -> bool:
+    """True iff ``exc`` says the method module itself does not exist (not one of its imports)."""
+    return exc.name == f"{__name__}.{name}"
+
+
+def available() -> tuple[str, ...]:
+    """Names whose module exists and imports (a module not written yet is left out)."""
+    out = []
+    for name in NAMES:
+        try:
+            METHODS[name]
+        except ModuleNotFoundError as exc:
+            if not _missing(name, exc):
+                raise
+            continue
+        out.append(name)
+    return tuple(out)
+
+
+def get(name: str) -> ModuleType:
+    """The module of method ``name``; an unknown or missing method raises ParameterError."""
+    if name not in NAMES:
+        raise ParameterError(f"unknown method {name!r}; known: {', '.join(NAMES)}")
+    try:
+        return METHODS[name]
+    except ModuleNotFoundError as exc:
+        if _missing(name, exc):
+            raise ParameterError(f"method {name!r} is not available (its module "
+                                 f"symforget/methods/{name}.py does not exist yet)") from exc
+        raise
+
+
+def _literal_params(source: str) -> dict[str, tuple[type, Any, str]] | None:
+    """``PARAMS`` from module source if it is a literal dict of (type name, constant, help)."""
+    for node in ast.parse(source).body:
+        target = None
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            target, value = node.target.id, node.value
+        elif (isinstance(node, ast.Assign) and len(node.targets) == 1
+              and isinstance(node.targets[0], ast.Name)):
+            target, value = node.targets[0].id, node.value
+        if target != "PARAMS":
+            continue
+        if not isinstance(value, ast.Dict):
+            return None
+        out: dict[str, tuple[type, Any, str]] = {}
+        for key, val in zip(value.keys, value.values, strict=True):
+            if not (isinstance(key, ast.Constant) and isinstance(key.value, str)
+                    and isinstance(val, ast.Tuple) and len(val.elts) == 3):
+                return None
+            typ, default, helptext = val.elts
+            if not (isinstance(typ, ast.Name) and typ.id in _TYPES):
+                return None
+            try:
+                dv, hv = ast.literal_eval(default), ast.literal_eval(helptext)
+            except ValueError:
+                return None
+            out[key.value] = (_TYPES[typ.id], dv, str(hv))
+        return out
+    return None
+
+
+def declared_params(name: str) -> dict[str, tuple[type, Any, str]]:
+    """``PARAMS`` of method ``name`` without importing it when the declaration is a literal
+    (falls back to importing the module otherwise). Raises ParameterError for an unknown or
+    missing method."""
+    if name not in NAMES:
+        raise ParameterError(f"unknown method {name!r}; known: {', '.join(NAMES)}")
+    spec = importlib.util.find_spec(f"{__name__}.{name}")
+    if spec is None or spec.origin is None:
+        raise ParameterError(f"method {name!r} is not available (its module "
+                             f"symforget/methods/{name}.py does not exist yet)")
+    with open(spec.origin, encoding="utf-8") as fh:
+        found = _literal_params(fh.read())
+    if found is not None:
+        return found
+    return dict(get(name).PARAMS)
+
+
+# --------------------------------------------------------------------------------------------
+# the comparison (kept here, stdlib-only: a submodule named ``compare`` would shadow the function)
+#
+# For each method the table shows what a reader of the paper wants (units of σ): final and
+# minimal old weight w, maximal old-mean drift max_t |μo_t − μo*|/σ, the new-task error
+# |μn_T − μn*|/σ, and the final component scales (tilt-based maps change them). Everything is
+# deterministic for a fixed seed (population maps use no randomness; finite-batch runs use
+# numpy.random.default_rng(seed)), so the JSON of two runs is identical.
+
+
+def compare(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None,
+            methods: Sequence[str] | None = None,
+            params: Mapping[str, Mapping[str, Any]] | None = None) -> list[MethodRun]:
+    """Run ``methods`` (default: every available one, in :data:`NAMES` order) on ``problem``.
+
+    ``params`` optionally overrides method parameters, ``{method: {name: value}}``; every method
+    otherwise uses its PARAMS defaults. A method that cannot run (e.g. no finite-batch version)
+    raises its ParameterError.
+    """
+    names = list(available() if methods is None else methods)
+    if not names:
+        raise ParameterError("methods: give at least one method")
+    for name in names:
+        if name not in NAMES:
+            raise ParameterError(f"unknown method {name!r}; known: {', '.join(NAMES)}")
+    extra = dict(params or {})
+    for name in extra:
+        if name not in names:
+            raise ParameterError(f"params given for {name!r}, which is not being compared")
+    return [get(name).run(problem, steps=steps, seed=seed, batch=batch, **extra.get(name, {}))
+            for name in names]
+
+
+def key_params(run: MethodRun) -> str:
+    """The run's method parameters as ``k=v`` text (batch, seed and steps left out)."""
+    items = [(k, v) for k, v in run.params.items() if k not in ("batch", "seed", "steps")]
+    return " ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in items)
+
+
+def format_table(runs: Sequence[MethodRun]) -> str:
+    """A fixed-width text table: method, key params, final/min old weight, max old-mean drift,
+    new-task error, final component scales."""
+    if not runs:
+        return "(no runs)"
+    pb = runs[0].problem
+    head = (f"problem: alpha={pb.alpha:g}, mu_old*={pb.mu_old_star:g}, "
+            f"mu_new*={pb.mu_new_star:g}, sigma={pb.sigma:g} (Delta={pb.delta:g}), "
+            f"start (w, mu_o, mu_n)=({', '.join(f'{v:g}' for v in pb.theta0)})")
+    rows = [("method", "params", "final w", "min w", "max old drift", "new error",
+             "s_old/s_new")]
+    for r in runs:
+        s = r.summary()
+        rows.append((r.method, key_params(r), f"{s['final_w']:.4f}", f"{s['min_w']:.4f}",
+                     f"{s['max_old_drift']:.4f}", f"{s['new_error']:.4f}",
+                     f"{s['final_s_old']:.3f}/{s['final_s_new']:.3f}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [head]
+    for j, row in enumerate(rows):
+        cells = [c.ljust(widths[i]) if i < 2 else c.rjust(widths[i]) for i, c in enumerate(row)]
+        lines.append("  ".join(cells).rstrip())
+        if j == 0:
+            lines.append("  ".join("-" * wd for wd in widths))
+    batch = runs[0].params.get("batch")
+    steps = int(runs[0].steps[-1])
+    lines.append(f"{steps} steps, " + ("population maps" if batch is None else
+                                       f"finite batches of {batch}, seed "
+                                       f"{runs[0].params.get('seed')}")
+                 + "; drift and errors in units of sigma")
+    return "\n".join(lines)
+
+
+def comparison_json(runs: Sequence[MethodRun], *, steps: int, seed: int,
+                    batch: int | None) -> dict[str, Any]:
+    """JSON-ready record of a comparison (deterministic: no timings)."""
+    return {
+        "command": "compare",
+        "steps": steps,
+        "seed": seed,
+        "batch": batch,
+        "problem": runs[0].problem.as_dict() if runs else None,
+        "runs": [r.as_dict() for r in runs],
+    }

@@ -33,6 +33,7 @@ _LAZY = {
     "fisher_matrix": "model",
     "misassignment": "misassign",
     "log_misassignment": "misassign",
+    "separation": "multivariate",
     "verify": "claims",
 }
 
@@ -49,7 +50,7 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value
         return value
     if name in {"claims", "model", "precise", "dynamics", "quadrature", "compile", "symbolic",
-                "strategies", "validate", "misassign"}:
+                "strategies", "validate", "misassign", "multivariate"}:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'symforget' has no attribute {name!r}")
 

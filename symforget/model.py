@@ -40,6 +40,13 @@ __all__ = [
 ]
 
 
+def _mv() -> Any:
+    """The :mod:`symforget.multivariate` module (imported lazily: it imports this one)."""
+    from . import multivariate
+
+    return multivariate
+
+
 def _closed(name: str, delta: Any) -> np.ndarray:
     d = V.finite("delta", delta)
     fn = compile_exprs(gauss.STATED[name], (_delta,))
@@ -107,8 +114,8 @@ def _split_replay(spec_fn, p: list[np.ndarray]) -> np.ndarray:
 
 
 def fkl_grad(
-    w: Any, mu_old: Any, mu_new: Any, *, data_mean: Any, sigma: Any = 1.0,
-    replay: Any = 0.0, replay_mean: Any = None,
+    w: Any, mu_old: Any, mu_new: Any, *, data_mean: Any, sigma: Any = None,
+    replay: Any = 0.0, replay_mean: Any = None, cov: Any = None,
 ) -> np.ndarray:
     r"""Gradient of the forward KL :math:`L_F = \mathrm{KL}(P_{\rm train}\Vert q_\theta)`.
 
@@ -117,37 +124,58 @@ def fkl_grad(
     ρ = ``replay``. In particular :math:`\partial_w L_F = (w - \mathbb E_P[r_o])/(w(1-w))`
     (claim ``fkl.em_identity``).
 
-    Returns an array of shape ``broadcast_shape + (3,)``.
+    Returns an array of shape ``broadcast_shape + (3,)``. With ``cov`` (d×d) the means are
+    vectors ``(..., d)`` and the result is ``(..., 1 + 2d)``, see :mod:`symforget.multivariate`.
     """
+    if cov is not None:
+        return _mv().fkl_grad(w, mu_old, mu_new, data_mean=data_mean, cov=cov, replay=replay,
+                              replay_mean=replay_mean, sigma=sigma)
+    sigma = 1.0 if sigma is None else sigma
     p = _fkl_params(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean)
-    return expect(compile_spec(mixture.fkl_grad_spec()), p)
+    from .fastgrad import fkl_grad as _fast  # reduced form (issue 8), see symforget.fastgrad
+
+    return _fast(p)
 
 
 def fkl_hessian(
-    w: Any, mu_old: Any, mu_new: Any, *, data_mean: Any, sigma: Any = 1.0,
-    replay: Any = 0.0, replay_mean: Any = None,
+    w: Any, mu_old: Any, mu_new: Any, *, data_mean: Any, sigma: Any = None,
+    replay: Any = 0.0, replay_mean: Any = None, cov: Any = None,
 ) -> np.ndarray:
-    r"""Hessian :math:`-\mathbb E_{P}[\nabla^2\log q_\theta]`, shape ``(..., 3, 3)``."""
+    r"""Hessian :math:`-\mathbb E_{P}[\nabla^2\log q_\theta]`, shape ``(..., 3, 3)``
+    (with ``cov``: ``(..., 1 + 2d, 1 + 2d)``, :func:`symforget.multivariate.fkl_hessian`)."""
+    if cov is not None:
+        return _mv().fkl_hessian(w, mu_old, mu_new, data_mean=data_mean, cov=cov, replay=replay,
+                                 replay_mean=replay_mean, sigma=sigma)
+    sigma = 1.0 if sigma is None else sigma
     p = _fkl_params(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean)
     out = expect(compile_spec(mixture.fkl_hess_spec()), p)
     return out.reshape(*out.shape[:-1], 3, 3)
 
 
 def fkl_loss(
-    w: Any, mu_old: Any, mu_new: Any, *, data_mean: Any, sigma: Any = 1.0,
-    replay: Any = 0.0, replay_mean: Any = None,
+    w: Any, mu_old: Any, mu_new: Any, *, data_mean: Any, sigma: Any = None,
+    replay: Any = 0.0, replay_mean: Any = None, cov: Any = None,
 ) -> np.ndarray:
     r""":math:`\mathrm{KL}(P_{\rm train}\Vert q_\theta) = \mathbb E_P[\log P - \log q_\theta]`."""
+    if cov is not None:
+        return _mv().fkl_loss(w, mu_old, mu_new, data_mean=data_mean, cov=cov, replay=replay,
+                              replay_mean=replay_mean, sigma=sigma)
+    sigma = 1.0 if sigma is None else sigma
     p = _fkl_params(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean)
     return _split_replay(mixture.fkl_loss_spec, p)[..., 0]
 
 
 def fkl_iw_grad(
     w: Any, mu_old: Any, mu_new: Any, *, data_mean: Any, replay: Any, replay_mean: Any,
-    sigma: Any = 1.0,
+    sigma: Any = None, cov: Any = None,
 ) -> np.ndarray:
     r"""Importance-weighted replay gradient :math:`-\mathbb E_{P_{\rm train}}
-    [(P_{\rm new}/P_{\rm train})\nabla\log q_\theta]` (claim ``replay.fkl_iw_no_effect``)."""
+    [(P_{\rm new}/P_{\rm train})\nabla\log q_\theta]` (claim ``replay.fkl_iw_no_effect``).
+    With ``cov``: :func:`symforget.multivariate.fkl_iw_grad`."""
+    if cov is not None:
+        return _mv().fkl_iw_grad(w, mu_old, mu_new, data_mean=data_mean, replay=replay,
+                                 replay_mean=replay_mean, cov=cov, sigma=sigma)
+    sigma = 1.0 if sigma is None else sigma
     p = _fkl_params(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean)
     if np.any(p[5] <= 0):
         raise ParameterError("replay must be > 0 for an importance-weighted replay gradient")
@@ -155,14 +183,19 @@ def fkl_iw_grad(
 
 
 def em_step(
-    w: Any, mu_old: Any, mu_new: Any, *, data_mean: Any, sigma: Any = 1.0,
-    replay: Any = 0.0, replay_mean: Any = None,
+    w: Any, mu_old: Any, mu_new: Any, *, data_mean: Any, sigma: Any = None,
+    replay: Any = 0.0, replay_mean: Any = None, cov: Any = None,
 ) -> np.ndarray:
     r"""One population EM step for :math:`\mathrm{KL}(P_{\rm train}\Vert q_\theta)`.
 
     :math:`w' = \mathbb E_P[r_o]`, :math:`\mu_o' = \mathbb E_P[r_o x]/\mathbb E_P[r_o]`,
-    :math:`\mu_n' = \mathbb E_P[r_n x]/\mathbb E_P[r_n]` (σ fixed). Returns ``(..., 3)``.
+    :math:`\mu_n' = \mathbb E_P[r_n x]/\mathbb E_P[r_n]` (σ fixed). Returns ``(..., 3)``
+    (with ``cov``: ``(..., 1 + 2d)``, :func:`symforget.multivariate.em_step`).
     """
+    if cov is not None:
+        return _mv().em_step(w, mu_old, mu_new, data_mean=data_mean, cov=cov, replay=replay,
+                             replay_mean=replay_mean, sigma=sigma)
+    sigma = 1.0 if sigma is None else sigma
     p = _fkl_params(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean)
     s = expect(compile_spec(mixture.em_spec()), p)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -182,24 +215,37 @@ def _rkl_params(w, mu_old, mu_new, alpha, target_old, target_new, sigma) -> list
 
 def rkl_grad(
     w: Any, mu_old: Any, mu_new: Any, *, alpha: Any, target_old: Any, target_new: Any,
-    sigma: Any = 1.0,
+    sigma: Any = None, cov: Any = None,
 ) -> np.ndarray:
     r"""Gradient of the reverse KL :math:`L_R = \mathrm{KL}(q_\theta\Vert p^*)`.
 
     :math:`\nabla L_R = \sum_c \mathbb E_{\varphi_c}[g_c \log(q_\theta/p^*)]` with
     :math:`\nabla_\theta q = \sum_c\varphi_c g_c` (score-function identity; the ``+1`` of
     :math:`\nabla\int q\log(q/p^*)` integrates to zero). ``p* = α N(target_old) +
-    (1−α) N(target_new)``. Returns ``broadcast_shape + (3,)``.
+    (1−α) N(target_new)``. Returns ``broadcast_shape + (3,)``. With ``cov`` (d×d) the means
+    are vectors ``(..., d)`` and the result is ``(..., 1 + 2d)``, see :mod:`symforget.multivariate`.
     """
+    if cov is not None:
+        return _mv().rkl_grad(w, mu_old, mu_new, alpha=alpha, target_old=target_old,
+                              target_new=target_new, cov=cov, sigma=sigma)
+    sigma = 1.0 if sigma is None else sigma
     p = _rkl_params(w, mu_old, mu_new, alpha, target_old, target_new, sigma)
-    return expect(compile_spec(mixture.rkl_grad_spec()), p)
+    from .fastgrad import rkl_grad as _fast  # reduced form (issue 8), see symforget.fastgrad
+
+    return _fast(p)
 
 
 def rkl_hessian(
     w: Any, mu_old: Any, mu_new: Any, *, alpha: Any, target_old: Any, target_new: Any,
-    sigma: Any = 1.0,
+    sigma: Any = None, cov: Any = None,
 ) -> np.ndarray:
-    r"""Hessian of :math:`L_R`: :math:`\sum_c\mathbb E_{\varphi_c}[H_c\log(q/p^*)] + I(\theta)`."""
+    r"""Hessian of :math:`L_R`: :math:`\sum_c\mathbb E_{\varphi_c}[H_c\log(q/p^*)] + I(\theta)`.
+
+    With ``cov``: ``(..., 1 + 2d, 1 + 2d)``, :func:`symforget.multivariate.rkl_hessian`."""
+    if cov is not None:
+        return _mv().rkl_hessian(w, mu_old, mu_new, alpha=alpha, target_old=target_old,
+                                 target_new=target_new, cov=cov, sigma=sigma)
+    sigma = 1.0 if sigma is None else sigma
     p = _rkl_params(w, mu_old, mu_new, alpha, target_old, target_new, sigma)
     out = expect(compile_spec(mixture.rkl_hess_spec()), p)
     return out.reshape(*out.shape[:-1], 3, 3)
@@ -207,15 +253,26 @@ def rkl_hessian(
 
 def rkl_loss(
     w: Any, mu_old: Any, mu_new: Any, *, alpha: Any, target_old: Any, target_new: Any,
-    sigma: Any = 1.0,
+    sigma: Any = None, cov: Any = None,
 ) -> np.ndarray:
     r""":math:`\mathrm{KL}(q_\theta\Vert p^*) = \mathbb E_{q_\theta}[\log(q_\theta/p^*)]`."""
+    if cov is not None:
+        return _mv().rkl_loss(w, mu_old, mu_new, alpha=alpha, target_old=target_old,
+                              target_new=target_new, cov=cov, sigma=sigma)
+    sigma = 1.0 if sigma is None else sigma
     p = _rkl_params(w, mu_old, mu_new, alpha, target_old, target_new, sigma)
     return expect(compile_spec(mixture.rkl_loss_spec()), p)[..., 0]
 
 
-def fisher_matrix(w: Any, mu_old: Any, mu_new: Any, *, sigma: Any = 1.0) -> np.ndarray:
-    r"""Fisher information :math:`\mathbb E_q[\nabla\log q\,\nabla\log q^\top]`, ``(..., 3, 3)``."""
+def fisher_matrix(w: Any, mu_old: Any, mu_new: Any, *, sigma: Any = None,
+                  cov: Any = None) -> np.ndarray:
+    r"""Fisher information :math:`\mathbb E_q[\nabla\log q\,\nabla\log q^\top]`, ``(..., 3, 3)``.
+
+    With ``cov`` (d×d): vector means and shape ``(..., 1 + 2d, 1 + 2d)``
+    (:func:`symforget.multivariate.fisher_matrix`)."""
+    if cov is not None:
+        return _mv().fisher_matrix(w, mu_old, mu_new, cov=cov, sigma=sigma)
+    sigma = 1.0 if sigma is None else sigma
     p = V.broadcast(**dict(zip(("w", "mu_old", "mu_new", "sigma"),
                                _student(w, mu_old, mu_new, sigma), strict=True)))
     out = expect(compile_spec(mixture.fisher_spec()), p)

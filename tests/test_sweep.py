@@ -236,7 +236,6 @@ def test_resume_refuses_a_different_sweep(tmp_path, capsys):
     assert code == 2 and "line 2 is not valid JSON" in err
 
 
-@pytest.mark.slow
 def test_sigkill_and_rerun_loses_and_repeats_nothing(tmp_path, warm):
     """Kill the CLI (and its workers) half-way, rerun the same command, compare with an
     uninterrupted run."""

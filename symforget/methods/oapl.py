@@ -198,8 +198,9 @@ def oapl_step(state: np.ndarray, lag_state: np.ndarray, problem: Problem, *, bet
 def batch_target(rng: np.random.Generator, lag_state: np.ndarray, problem: Problem, *,
                  beta: float, visibility: float, batch: int) -> np.ndarray:
     r"""Weighted-MLE estimate of :math:`\pi_{lag}e^{R/\beta}` from ``batch`` samples of
-    :math:`\pi_{lag}` (``batch // 2`` per behaviour); raises PrecisionError if the importance
-    weights collapse (a weighted variance that is not positive)."""
+    :math:`\pi_{lag}` (``batch // 2`` per behaviour): self-normalised weights p_i, weighted
+    mean, and the weighted variance divided by (1 − Σp_i²) (unbiased for reliability weights);
+    raises PrecisionError if the importance weights collapse (all mass on one sample)."""
     (mo, ro), (mn, rn), kap = reward_centres(problem, visibility)
     reward = _fns()["reward"]
     n = batch // 2
@@ -212,7 +213,13 @@ def batch_target(rng: np.random.Generator, lag_state: np.ndarray, problem: Probl
         lz.append(float(logsumexp(logw) - np.log(n)))
         p = np.exp(logw - logsumexp(logw))
         mean = float(p @ xs)
-        var = float(p @ (xs - mean) ** 2)
+        # reliability-weights correction: E[Σp(x − x̄_p)²] = (1 − Σp²)·Var for fixed weights
+        # (to first order for self-normalised importance weights); without it the per-step
+        # downward bias compounds over steps. Small batches still shrink s over many steps
+        # (log ŝ² has a negative drift by Jensen's inequality: recursive fitting to one's own
+        # samples, cf. model collapse); not quantified by a claim.
+        shrink = 1.0 - float(p @ p)
+        var = float(p @ (xs - mean) ** 2) / shrink if shrink > 0.0 else 0.0
         if not (np.isfinite(var) and var > 0.0):
             raise PrecisionError(f"OAPL batch: importance weights collapsed (weighted variance "
                                  f"{var!r}); increase batch={batch} or beta={beta}")

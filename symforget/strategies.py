@@ -17,6 +17,8 @@ Strategies
 ``replay_fractions`` ρ ∈ [0, 1), with ρ = 0 drawn often
 ``students``         θ = (w, μo, μn)
 ``targets``          (α, νo, νn)
+``covariances``      a d × d symmetric positive-definite Σ with bounded condition number
+``collinear_means``  k points of ℝ^d on one line (the means that reduce to the 1-D model)
 
 Examples
 --------
@@ -39,6 +41,7 @@ import math
 import numbers
 from typing import Any
 
+import numpy as np
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
@@ -52,6 +55,8 @@ __all__ = [
     "replay_fractions",
     "students",
     "targets",
+    "covariances",
+    "collinear_means",
     "LARGE_SEPARATION",
 ]
 
@@ -308,3 +313,75 @@ def targets(
     >>> test_target()
     """
     return students(weight=_strategy("alpha", alpha) if alpha is not None else None, mean=mean)
+
+
+def _dim(d: Any) -> int:
+    if isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1:
+        raise ParameterError(f"d={d!r} must be an integer >= 1")
+    return int(d)
+
+
+def covariances(d: int, max_condition: float = 1e3,
+                scale: SearchStrategy[float] | None = None) -> SearchStrategy[np.ndarray]:
+    r"""A symmetric positive-definite :math:`\Sigma = s\,Q\,\mathrm{diag}(\lambda)\,Q^\top`
+    of shape ``(d, d)``: Q orthogonal (QR of a Gaussian-like matrix drawn by Hypothesis),
+    eigenvalues :math:`\lambda_i \in [1, \kappa]` with κ = ``max_condition`` (both ends drawn on
+    purpose), overall scale s from ``scale`` (default :func:`scales` (0.1, 10)).
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=20)
+    ... @given(covariances(3))
+    ... def test_spd(cov):
+    ...     assert np.allclose(cov, cov.T) and np.linalg.eigvalsh(cov).min() > 0
+    >>> test_spd()
+    """
+    d = _dim(d)
+    kappa = _real("max_condition", max_condition)
+    if not kappa >= 1.0:
+        raise ParameterError(f"max_condition={max_condition!r} must be >= 1")
+    sc = _strategy("scale", scale) if scale is not None else scales(0.1, 10.0)
+    entries = st.lists(_floats(-1.0, 1.0), min_size=d * d, max_size=d * d)
+    top = math.log(kappa)
+    log_eig = st.one_of(st.sampled_from([0.0, top]), _floats(0.0, top)) if top > 0 else st.just(0.0)
+    eig = st.lists(log_eig, min_size=d, max_size=d)
+
+    def build(a: list[float], log_eig: list[float], s: float) -> np.ndarray:
+        m = np.asarray(a, dtype=float).reshape(d, d) + 2.0 * np.eye(d)  # well conditioned
+        q, r = np.linalg.qr(m)
+        q = q * np.where(np.diag(r) < 0, -1.0, 1.0)  # unique (Haar-like) orientation
+        cov = s * (q * np.exp(np.asarray(log_eig))) @ q.T
+        return (cov + cov.T) / 2
+
+    return st.builds(build, entries, eig, sc)
+
+
+def collinear_means(d: int, k: int, coordinate: SearchStrategy[float] | None = None,
+                    ) -> SearchStrategy[np.ndarray]:
+    r"""``k`` points :math:`m_j = c + t_j u` of :math:`\mathbb R^d` on one line (array
+    ``(k, d)``): base point c and unit direction u drawn by Hypothesis, coordinates t_j from
+    ``coordinate`` (default :func:`means`; coincident points are possible). Collinear in any
+    metric, so they reduce to the 1-D model for every Σ (claim ``gauss.dimension_reduction``).
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=20)
+    ... @given(collinear_means(3, 4))
+    ... def test_line(m):
+    ...     assert np.linalg.matrix_rank(m[1:] - m[0], tol=1e-8) <= 1
+    >>> test_line()
+    """
+    d = _dim(d)
+    k = _dim(k)
+    ts = _strategy("coordinate", coordinate) if coordinate is not None else means()
+    vec = st.lists(_floats(-1.0, 1.0), min_size=d, max_size=d)
+
+    def build(base: list[float], direction: list[float], t: list[float]) -> np.ndarray:
+        u = np.asarray(direction, dtype=float)
+        norm = float(np.linalg.norm(u))
+        u = u / norm if norm > 1e-3 else np.eye(d)[0]
+        return np.asarray(base, dtype=float) * 4.0 + np.outer(np.asarray(t, dtype=float), u)
+
+    return st.builds(build, vec, vec, st.lists(ts, min_size=k, max_size=k))

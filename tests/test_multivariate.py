@@ -431,3 +431,43 @@ def test_derivations_check() -> None:
         assert all(c.ok for c in results), [c for c in results if not c.ok]
         assert sum(c.method == "simplify" for c in results) >= len(results) - 1
 
+
+
+# --------------------------------------------------------------------------- properties with
+# the public strategies (symforget.strategies.covariances / collinear_means)
+
+from symforget import strategies as sfs  # noqa: E402
+
+
+@given(cov=sfs.covariances(3, max_condition=1e3), pts=sfs.collinear_means(3, 4),
+       w=sfs.weights(1e-3, 1 - 1e-3), alpha=sfs.weights(1e-3, 1 - 1e-3))
+def test_loss_is_the_1d_loss_at_the_mahalanobis_coordinates(cov, pts, w, alpha) -> None:
+    """Independent route to the reduction: 1-D coordinates from Σ⁻¹ directly (no Cholesky),
+    t_c = (m_c − m_0)ᵀ Σ⁻¹ u / √(uᵀ Σ⁻¹ u) along the line direction u."""
+    mo, mn, to, tn = pts
+    u = next((p - mo for p in (mn, to, tn) if np.linalg.norm(p - mo) > 1e-9), np.eye(3)[0])
+    prec = np.linalg.inv(cov)
+    norm = np.sqrt(u @ prec @ u)
+    t = [float((p - mo) @ prec @ u / norm) for p in (mo, mn, to, tn)]
+    ld = model.rkl_loss(w, mo, mn, alpha=alpha, target_old=to, target_new=tn, cov=cov)
+    l1 = model.rkl_loss(w, t[0], t[1], alpha=alpha, target_old=t[2], target_new=t[3])
+    np.testing.assert_allclose(ld, l1, rtol=1e-8, atol=1e-10)
+
+
+@given(cov=sfs.covariances(2, max_condition=1e2), pts=sfs.collinear_means(2, 4, sfs.means(-4, 4)),
+       w=sfs.weights(0.01, 0.99), alpha=sfs.weights(0.01, 0.99),
+       a=st.lists(st.floats(-2.0, 2.0), min_size=4, max_size=4))
+def test_gradient_is_affine_covariant(cov, pts, w, alpha, a) -> None:
+    """x ↦ Ax + b maps (Σ, m) to (AΣAᵀ, Am + b) and leaves L_R unchanged, so the mean
+    gradients transform as ∇_{Am+b} L = A⁻ᵀ ∇_m L (the w-gradient is invariant)."""
+    A = np.asarray(a).reshape(2, 2) + 3.0 * np.eye(2)  # invertible (diagonally dominant)
+    b = np.array([0.7, -1.3])
+    mo, mn, to, tn = pts
+    g = model.rkl_grad(w, mo, mn, alpha=alpha, target_old=to, target_new=tn, cov=cov)
+    tr = [A @ p + b for p in pts]
+    g2 = model.rkl_grad(w, tr[0], tr[1], alpha=alpha, target_old=tr[2], target_new=tr[3],
+                        cov=A @ cov @ A.T)
+    inv_t = np.linalg.inv(A).T
+    expected = np.concatenate([g[:1], inv_t @ g[1:3], inv_t @ g[3:5]])
+    scale = max(1.0, float(np.abs(expected).max()))
+    np.testing.assert_allclose(g2, expected, rtol=1e-7, atol=1e-9 * scale)

@@ -30,13 +30,18 @@ def _show(values: np.ndarray, bad: np.ndarray) -> str:
     return f"{float(first)!r}"
 
 
+def _any(mask: np.ndarray) -> bool:
+    """``mask.any()``, without the ufunc-reduce overhead for 0-d masks (scalar calls)."""
+    return bool(mask) if mask.ndim == 0 else bool(mask.any())
+
+
 def as_array(name: str, value: Any) -> np.ndarray:
     """Convert ``value`` to a float64 array, rejecting NaN and non-numeric input."""
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ParameterError(f"{name}={value!r} must be a real number or an array of them") from exc
-    if np.isnan(arr).any():
+    if _any(np.isnan(arr)):
         raise ParameterError(f"{name} contains NaN; every value must be a real number")
     return arr
 
@@ -45,7 +50,7 @@ def finite(name: str, value: Any) -> np.ndarray:
     """A finite real array (no NaN, no ±inf)."""
     arr = as_array(name, value)
     bad = ~np.isfinite(arr)
-    if bad.any():
+    if _any(bad):
         raise ParameterError(f"{name}={_show(arr, bad)} must be finite")
     return arr
 
@@ -54,7 +59,7 @@ def open_unit(name: str, value: Any) -> np.ndarray:
     """An array with every entry in the open interval (0, 1)."""
     arr = as_array(name, value)
     bad = ~((arr > 0.0) & (arr < 1.0))
-    if bad.any():
+    if _any(bad):
         raise ParameterError(f"{name}={_show(arr, bad)} must lie in the open interval (0, 1)")
     return arr
 
@@ -63,7 +68,7 @@ def half_open_unit(name: str, value: Any) -> np.ndarray:
     """An array with every entry in [0, 1)."""
     arr = as_array(name, value)
     bad = ~((arr >= 0.0) & (arr < 1.0))
-    if bad.any():
+    if _any(bad):
         raise ParameterError(f"{name}={_show(arr, bad)} must lie in the interval [0, 1)")
     return arr
 
@@ -72,7 +77,7 @@ def positive(name: str, value: Any) -> np.ndarray:
     """A finite array with every entry > 0."""
     arr = as_array(name, value)
     bad = ~((arr > 0.0) & np.isfinite(arr))
-    if bad.any():
+    if _any(bad):
         raise ParameterError(f"{name}={_show(arr, bad)} must be a finite number > 0")
     return arr
 
@@ -81,7 +86,7 @@ def nonnegative(name: str, value: Any) -> np.ndarray:
     """A finite array with every entry >= 0."""
     arr = as_array(name, value)
     bad = ~((arr >= 0.0) & np.isfinite(arr))
-    if bad.any():
+    if _any(bad):
         raise ParameterError(f"{name}={_show(arr, bad)} must be a finite number >= 0")
     return arr
 

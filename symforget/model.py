@@ -2,9 +2,12 @@ r"""Public numeric evaluators of the two-mode model (the DESIGN.md public contra
 
 All functions are vectorised: parameters broadcast against each other (NumPy rules) and the
 result carries the broadcast shape (plus trailing vector/matrix axes). Units are 1-D with a
-shared scale σ (``sigma``, default 1: whitened units). Every integrand is compiled from the
-SymPy derivation in :mod:`symforget.symbolic.mixture`; the expectations are computed by the
-kink-aware quadrature of :mod:`symforget.quadrature`.
+shared scale σ (``sigma``, default 1: whitened units), or d-dimensional with ``cov=`` and vector
+means (collinear means reduce exactly to the 1-D model, :mod:`symforget.multivariate`). Every
+integrand is compiled from a SymPy derivation: :func:`rkl_grad` and :func:`fkl_grad` from the
+reduced forms of :mod:`symforget.symbolic.fastgrad` (evaluated by :mod:`symforget.fastgrad`),
+the other expectations from :mod:`symforget.symbolic.mixture` by the kink-aware quadrature of
+:mod:`symforget.quadrature`.
 
 Parameters out of domain raise :class:`~symforget.errors.ParameterError` naming the parameter.
 """

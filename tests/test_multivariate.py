@@ -471,3 +471,20 @@ def test_gradient_is_affine_covariant(cov, pts, w, alpha, a) -> None:
     expected = np.concatenate([g[:1], inv_t @ g[1:3], inv_t @ g[3:5]])
     scale = max(1.0, float(np.abs(expected).max()))
     np.testing.assert_allclose(g2, expected, rtol=1e-7, atol=1e-9 * scale)
+
+
+@given(cov=sfs.covariances(3, max_condition=1e2), pts=sfs.collinear_means(3, 3, sfs.means(-5, 5)),
+       w=sfs.weights(0.01, 0.99), alpha=sfs.weights(0.01, 0.99))
+def test_drift_identity_in_three_dimensions(cov, pts, w, alpha) -> None:
+    """rkl.drift_identity in d = 3 (CLAIMS.md §3 with Σ): at μo = μo*,
+    ∇_μo L_R = w Σ⁻¹[m_q (μn − μo) − m_p (μn* − μo)], m from symforget.misassignment at the
+    Mahalanobis separations — an independent route (misassign.py, not the gradient code)."""
+    mo, mn, tn = pts
+    g = model.rkl_grad(w, mo, mn, alpha=alpha, target_old=mo, target_new=tn, cov=cov)
+    prec = np.linalg.inv(cov)
+    dq = float(np.sqrt((mn - mo) @ prec @ (mn - mo)))
+    dp = float(np.sqrt((tn - mo) @ prec @ (tn - mo)))
+    mq, mp = float(symforget.misassignment(w, dq)), float(symforget.misassignment(alpha, dp))
+    expected = w * prec @ (mq * (mn - mo) - mp * (tn - mo))
+    scale = max(1e-3, float(np.abs(expected).max()), float(np.abs(g[1:4]).max()))
+    np.testing.assert_allclose(g[1:4], expected, rtol=0, atol=1e-9 * scale)

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import __version__
+from .cli_args import int_option
 from .errors import UnknownClaimError
 
 __all__ = ["main", "build_parser", "EXIT_OK", "EXIT_FAIL", "EXIT_USAGE"]
@@ -78,25 +79,8 @@ example:
 """
 
 
-def _dps(text: str) -> int:
-    lo, hi = DPS_RANGE
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"dps={text!r} must be an integer") from None
-    if not lo <= value <= hi:
-        raise argparse.ArgumentTypeError(f"dps={value} must lie in [{lo}, {hi}]")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"seed={text!r} must be an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"seed={value} must be >= 0")
-    return value
+_dps = int_option("dps", *DPS_RANGE)
+_seed = int_option("seed", 0)
 
 
 def build_parser() -> argparse.ArgumentParser:

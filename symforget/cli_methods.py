@@ -15,6 +15,8 @@ import argparse
 import json
 from typing import Any
 
+from .cli_args import int_option
+
 __all__ = ["register", "SIMULATE_ALIASES"]
 
 #: CLI name → method name (``replay`` stays the replay experiment)
@@ -47,25 +49,6 @@ examples:
 """
 
 
-def _seed(text: str) -> int:
-    from .cli import _seed as seed
-
-    return seed(text)
-
-
-def _positive_int(name: str):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name}={text!r} must be an integer") from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"{name}={value} must be >= 1")
-        return value
-
-    return parse
-
-
 def _add_problem_options(p: argparse.ArgumentParser) -> None:
     """Problem, run-length and output options shared by the method commands and compare."""
     g = p.add_argument_group("problem (default: symforget.methods.base.Problem())")
@@ -81,11 +64,11 @@ def _add_problem_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--mu-new0", type=float, default=None,
                    help="initial new mean (default mu_new* - 2 sigma: new task not learned)")
     r = p.add_argument_group("run")
-    r.add_argument("--steps", type=_positive_int("steps"), default=200,
+    r.add_argument("--steps", type=int_option("steps", 1), default=200,
                    help="number of update steps (default 200)")
-    r.add_argument("--seed", type=_seed, default=0, help="seed of the finite-batch draws "
-                                                         "(default 0)")
-    r.add_argument("--batch", type=_positive_int("batch"), default=None,
+    r.add_argument("--seed", type=int_option("seed", 0), default=0,
+                   help="seed of the finite-batch draws (default 0)")
+    r.add_argument("--batch", type=int_option("batch", 1), default=None,
                    help="finite batches of B draws per step (default: population map)")
     r.add_argument("--json", metavar="PATH", dest="json_path",
                    help="also write the result as JSON to PATH (written atomically)")
@@ -129,7 +112,7 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     q.add_argument("--batch", type=int, default=8, help="batch size B >= 1 (default 8)")
     q.add_argument("--steps", type=int, default=2000,
                    help="batches / SGD steps per rho (default 2000)")
-    q.add_argument("--seed", type=_seed, default=0, help="seed (default 0)")
+    q.add_argument("--seed", type=int_option("seed", 0), default=0, help="seed (default 0)")
     q.add_argument("--json", metavar="PATH", dest="json_path",
                    help="also write the result as JSON to PATH (written atomically)")
     q.set_defaults(func=_cmd_simulate)

@@ -12,6 +12,8 @@ import sys
 import time
 from typing import Any
 
+from .cli_args import int_option
+
 __all__ = ["register"]
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -55,26 +57,6 @@ examples:
 """
 
 
-def _positive(name: str, lo: int = 1):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name}={text!r} must be an integer") from None
-        if value < lo:
-            raise argparse.ArgumentTypeError(f"{name}={value} must be >= {lo}")
-        return value
-
-    return parse
-
-
-def _dps(text: str) -> int:
-    value = _positive("dps", 15)(text)
-    if value > 1000:
-        raise argparse.ArgumentTypeError(f"dps={value} must be <= 1000")
-    return value
-
-
 def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     """Add the ``sweep`` sub-command to the sub-parser collection ``sub``."""
     p = sub.add_parser("sweep", help="check a claim over a parameter box (resumable)",
@@ -86,21 +68,21 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     p.add_argument("--box", metavar="SPEC", default=None,
                    help="parameter box, e.g. 'w=1e-6:0.999999:logit,delta=0:60'")
     pts = p.add_mutually_exclusive_group()
-    pts.add_argument("--points", type=_positive("points"), default=None, metavar="N",
+    pts.add_argument("--points", type=int_option("points", 1), default=None, metavar="N",
                      help="number of scrambled Sobol points (default 65536)")
     pts.add_argument("--grid", metavar="SPEC", default=None,
                      help="grid counts per parameter instead, e.g. 'w=50,delta=100'")
-    p.add_argument("--dps", type=_dps, default=None, metavar="N",
+    p.add_argument("--dps", type=int_option("dps", 15, 1000), default=None, metavar="N",
                    help="evaluate each point with mpmath at N digits (15..1000) with an error "
                         "estimate; default: vectorised double precision")
     ex = p.add_mutually_exclusive_group()
-    ex.add_argument("--workers", type=_positive("workers"), default=None, metavar="N",
+    ex.add_argument("--workers", type=int_option("workers", 1), default=None, metavar="N",
                     help="local worker processes (default: os.cpu_count())")
     ex.add_argument("--scheduler", metavar="ADDR", default=None,
                     help="run on the Dask cluster at ADDR (e.g. tcp://host:8786)")
-    p.add_argument("--chunk", type=_positive("chunk"), default=None, metavar="N",
+    p.add_argument("--chunk", type=int_option("chunk", 1), default=None, metavar="N",
                    help="points per chunk/record (default 16384; 8 with --dps)")
-    p.add_argument("--seed", type=_positive("seed", 0), default=0,
+    p.add_argument("--seed", type=int_option("seed", 0), default=0,
                    help="seed of the Sobol scrambling (default 0)")
     p.add_argument("--mutant", metavar="NAME", default=None,
                    help="sweep the claim's registered wrong variant NAME (must FAIL)")

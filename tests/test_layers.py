@@ -30,7 +30,7 @@ RANK = {
     "multivariate": 4,
     "dynamics": 5, "methods": 5,
     "claims": 6,
-    "sweep": 7, "cli": 7, "cli_methods": 7, "cli_sweep": 7,
+    "sweep": 7, "cli": 7, "cli_methods": 7, "cli_sweep": 7, "cli_args": 7,
 }
 
 

@@ -56,7 +56,7 @@ from .mixture import (
     rkl_loss_spec,
     score,
 )
-from .symbols import STUDENT, alpha, delta, mu_n, mu_o, nu_n, nu_o, sigma, w, x, y
+from .symbols import STUDENT, alpha, delta, eta, mu_n, mu_o, nu_n, nu_o, sigma, w, x, y
 
 __all__ = [
     "r",
@@ -79,8 +79,6 @@ __all__ = [
 
 #: the old-component responsibility r_o^q(x) as an opaque symbol (0 < r < 1)
 r = sp.Symbol("r", positive=True)
-#: gradient-descent step size
-eta = sp.Symbol("eta", positive=True)
 
 #: θ = θ*: the student equals the target
 THETA_STAR = {w: alpha, mu_o: nu_o, mu_n: nu_n}

@@ -37,6 +37,8 @@ replay_mean = sp.Symbol("m_r", real=True)
 rho = sp.Symbol("rho", nonnegative=True)
 
 delta = sp.Symbol("Delta", nonnegative=True)
+#: step size of a discrete update (gradient descent, method maps)
+eta = sp.Symbol("eta", positive=True)
 a = sp.Symbol("a", real=True)
 b = sp.Symbol("b", real=True)
 

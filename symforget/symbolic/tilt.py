@@ -42,6 +42,7 @@ from functools import lru_cache
 import sympy as sp
 
 from .derivation import Derivation, Step
+from .symbols import delta, eta, nu_n, nu_o
 
 __all__ = [
     "mu", "s", "m", "kappa", "r0", "tau", "k", "tau1", "tau2",
@@ -306,10 +307,7 @@ def composition_derivation() -> Derivation:
 
 #: visibility v ∈ [0, 1], step fraction η ∈ (0, 1], step count j in a window
 v = sp.Symbol("v", nonnegative=True)
-eta = sp.Symbol("eta", positive=True)
 j = sp.Symbol("j", nonnegative=True, integer=True)
-nu_o = sp.Symbol("nu_o", real=True)
-nu_n = sp.Symbol("nu_n", real=True)
 
 
 def blend_centre() -> sp.Expr:
@@ -474,8 +472,8 @@ def odds_limit_derivation() -> Derivation:
     )
 
 
-#: separation of the task optima (whitened by σ when κ = 1/σ²)
-Delta = sp.Symbol("Delta", nonnegative=True)
+#: separation of the task optima (whitened by σ when κ = 1/σ²): ``symbols.delta``
+Delta = delta
 
 
 def odds_gate() -> sp.Expr:

@@ -30,7 +30,8 @@ import sympy as sp
 from .derivation import Derivation, Step
 from .functions import Sigmoid, Softplus
 from .gauss import normal_pdf
-from .symbols import mu_n, mu_o, sigma, x, y
+from .symbols import eta, mu_n, mu_o, sigma, x, y
+from .tilt import m
 
 __all__ = [
     "beta", "m", "u", "u_ref", "gamma", "eps", "eta",
@@ -41,12 +42,10 @@ __all__ = [
 ]
 
 beta = sp.Symbol("beta", positive=True)
-m = sp.Symbol("m", real=True)
 u = sp.Symbol("u", real=True)
 u_ref = sp.Symbol("u_r", real=True)
 gamma = sp.Symbol("gamma", positive=True)
 eps = sp.Symbol("epsilon", positive=True)
-eta = sp.Symbol("eta", positive=True)
 #: reference means of the decoupled KL
 mo_ref = sp.Symbol("mu_o^r", real=True)
 mn_ref = sp.Symbol("mu_n^r", real=True)

@@ -27,7 +27,7 @@ _COMMON = {"alpha", "delta", "mu_old_star", "mu_new_star", "sigma", "w0", "mu_ol
            "steps", "seed", "batch", "json", "plot", "help"}
 
 _SIMULATE_EPILOG = """\
-Exit code 0 on success, 2 for a usage error (a parameter out of range, a method not available,
+Exit code 0 on success, 2 for a usage error (a parameter out of range, an unknown method,
 matplotlib missing for --plot).
 
 examples:
@@ -120,12 +120,7 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     for cli_name, method in SIMULATE_ALIASES.items():
         if method not in NAMES:  # pragma: no cover - aliases list only registry names
             continue
-        try:
-            params = declared_params(method)
-        except Exception as exc:
-            q = exps.add_parser(cli_name, help=f"(unavailable: {exc})")
-            q.set_defaults(func=_cmd_unavailable, unavailable=str(exc))
-            continue
+        params = declared_params(method)
         q = exps.add_parser(cli_name, help=f"method {method}",
                             description=f"Run the {method} update map on the two-mode "
                                         "problem and print the trajectory summary.",
@@ -146,7 +141,7 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
                                    "OAPL on the same problem and print the comparison table.",
                        epilog=_COMPARE_EPILOG, formatter_class=fmt)
     p.add_argument("--methods", nargs="+", metavar="NAME", default=None,
-                   help=f"only these methods (default: all available of {', '.join(NAMES)})")
+                   help=f"only these methods (default: all of {', '.join(NAMES)})")
     _add_problem_options(p)
     p.set_defaults(func=_cmd_compare)
 
@@ -248,13 +243,6 @@ def trajectory_summary(run: Any, checkpoints: int = 6) -> str:
     return "\n".join(lines)
 
 
-def _cmd_unavailable(args: argparse.Namespace) -> int:
-    from .cli import EXIT_USAGE, _err
-
-    _err(args.unavailable)
-    return EXIT_USAGE
-
-
 def _cmd_method(args: argparse.Namespace) -> int:
     from .cli import EXIT_OK, EXIT_USAGE, _err
     from .errors import ParameterError
@@ -283,7 +271,7 @@ def _cmd_method(args: argparse.Namespace) -> int:
 def _cmd_compare(args: argparse.Namespace) -> int:
     from .cli import EXIT_OK, EXIT_USAGE, _err, _progress_line
     from .errors import ParameterError
-    from .methods import available, compare, comparison_json, format_table
+    from .methods import NAMES, compare, comparison_json, format_table
 
     problem_msg = _check_outputs(args)
     if problem_msg is not None:
@@ -293,7 +281,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         problem = _problem(args)
         names = args.methods
         if names is None:
-            names = list(available())
+            names = list(NAMES)
         runs = []
         for name in names:
             _progress_line(f"{name} ... ")

@@ -24,7 +24,7 @@ from ..errors import ParameterError
 if TYPE_CHECKING:
     from .base import MethodRun, Problem
 
-__all__ = ["NAMES", "METHODS", "available", "get", "declared_params", "compare",
+__all__ = ["NAMES", "METHODS", "get", "declared_params", "compare",
            "format_table", "comparison_json", "key_params"]
 
 #: every method name, in the order of the comparison table
@@ -51,36 +51,11 @@ class _Registry(Mapping[str, ModuleType]):
 METHODS: Mapping[str, ModuleType] = _Registry()
 
 
-def _missing(name: str, exc: ModuleNotFoundError) -> bool:
-    """True iff ``exc`` says the method module itself does not exist (not one of its imports)."""
-    return exc.name == f"{__name__}.{name}"
-
-
-def available() -> tuple[str, ...]:
-    """Names whose module exists and imports (a module not written yet is left out)."""
-    out = []
-    for name in NAMES:
-        try:
-            METHODS[name]
-        except ModuleNotFoundError as exc:
-            if not _missing(name, exc):
-                raise
-            continue
-        out.append(name)
-    return tuple(out)
-
-
 def get(name: str) -> ModuleType:
-    """The module of method ``name``; an unknown or missing method raises ParameterError."""
+    """The module of method ``name``; an unknown method raises ParameterError."""
     if name not in NAMES:
         raise ParameterError(f"unknown method {name!r}; known: {', '.join(NAMES)}")
-    try:
-        return METHODS[name]
-    except ModuleNotFoundError as exc:
-        if _missing(name, exc):
-            raise ParameterError(f"method {name!r} is not available (its module "
-                                 f"symforget/methods/{name}.py does not exist yet)") from exc
-        raise
+    return METHODS[name]
 
 
 def _literal_params(source: str) -> dict[str, tuple[type, Any, str]] | None:
@@ -115,14 +90,12 @@ def _literal_params(source: str) -> dict[str, tuple[type, Any, str]] | None:
 
 def declared_params(name: str) -> dict[str, tuple[type, Any, str]]:
     """``PARAMS`` of method ``name`` without importing it when the declaration is a literal
-    (falls back to importing the module otherwise). Raises ParameterError for an unknown or
-    missing method."""
+    (falls back to importing the module otherwise). Raises ParameterError for an unknown
+    method."""
     if name not in NAMES:
         raise ParameterError(f"unknown method {name!r}; known: {', '.join(NAMES)}")
     spec = importlib.util.find_spec(f"{__name__}.{name}")
-    if spec is None or spec.origin is None:
-        raise ParameterError(f"method {name!r} is not available (its module "
-                             f"symforget/methods/{name}.py does not exist yet)")
+    assert spec is not None and spec.origin is not None, name  # every name has its module
     with open(spec.origin, encoding="utf-8") as fh:
         found = _literal_params(fh.read())
     if found is not None:
@@ -143,13 +116,13 @@ def declared_params(name: str) -> dict[str, tuple[type, Any, str]]:
 def compare(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None,
             methods: Sequence[str] | None = None,
             params: Mapping[str, Mapping[str, Any]] | None = None) -> list[MethodRun]:
-    """Run ``methods`` (default: every available one, in :data:`NAMES` order) on ``problem``.
+    """Run ``methods`` (default: all of them, in :data:`NAMES` order) on ``problem``.
 
     ``params`` optionally overrides method parameters, ``{method: {name: value}}``; every method
     otherwise uses its PARAMS defaults. A method that cannot run (e.g. no finite-batch version)
     raises its ParameterError.
     """
-    names = list(available() if methods is None else methods)
+    names = list(NAMES if methods is None else methods)
     if not names:
         raise ParameterError("methods: give at least one method")
     for name in names:

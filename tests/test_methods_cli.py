@@ -1,5 +1,5 @@
 """The method registry, the equal-variance baselines, ``compare``, ``symforget simulate METHOD``
-and ``symforget compare`` (issue 5). Methods whose module is not written yet are skipped."""
+and ``symforget compare`` (issue 5)."""
 
 from __future__ import annotations
 

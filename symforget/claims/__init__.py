@@ -7,23 +7,26 @@ modules register themselves on import. ``verify(ids, profile)`` runs the checks.
 from __future__ import annotations
 
 import importlib
+import numbers
 import platform
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import UnknownClaimError
+from ..errors import ParameterError, UnknownClaimError
 from .base import Checks, Claim, ClaimResult, Context, Evidence, fit_line
 
 __all__ = [
     "Checks", "Claim", "ClaimResult", "Context", "Evidence", "fit_line",
-    "register", "registry", "get", "verify", "VerifyReport", "PROFILES",
+    "register", "registry", "get", "select", "verify", "VerifyReport", "PROFILES", "DPS_RANGE",
 ]
 
 PROFILES = ("quick", "full")
+#: mpmath working precision accepted by :func:`verify` (digits; the CLI's ``--dps`` range)
+DPS_RANGE = (20, 1000)
 
 #: claim modules, in CLAIMS.md order
 _MODULES = ("gauss", "dimension", "fkl", "rkl", "drift_flow", "drift", "geometry", "replay",
@@ -72,13 +75,34 @@ def get(claim_id: str) -> Claim:
     return reg[claim_id]
 
 
-def select(ids: Iterable[str] | None) -> list[Claim]:
-    """Claims for ``ids`` (all if None). An id may also be a family prefix such as ``fkl``."""
+def _id_list(ids: str | Iterable[str] | None) -> list[str] | None:
+    """``ids`` as a list of strings: a single string is one id (not its characters)."""
+    if ids is None:
+        return None
+    if isinstance(ids, str):
+        return [ids]
+    try:
+        out = list(ids)
+    except TypeError:
+        raise ParameterError(f"ids={ids!r} must be a claim id, a family, or a list of them "
+                             "(e.g. 'fkl.em_identity', ['gauss', 'rkl'])") from None
+    for cid in out:
+        if not isinstance(cid, str):
+            raise ParameterError(f"ids: {cid!r} is not a claim id (a string such as "
+                                 "'fkl.em_identity' or a family such as 'fkl')")
+    return out
+
+
+def select(ids: str | Iterable[str] | None) -> list[Claim]:
+    """Claims for ``ids`` (all if None or empty): a claim id, a family prefix such as ``fkl``,
+    or a list of them. Unknown ids raise :class:`UnknownClaimError`, ids that are not strings
+    :class:`~symforget.errors.ParameterError`."""
     reg = registry()
-    if not ids:
+    id_list = _id_list(ids)
+    if not id_list:
         return list(reg.values())
     out: list[Claim] = []
-    for cid in ids:
+    for cid in id_list:
         if cid in reg:
             found = [reg[cid]]
         else:
@@ -114,25 +138,42 @@ def environment() -> dict[str, Any]:
 
 @dataclass
 class VerifyReport:
-    """Results of a verification run."""
+    """Results of a verification run: a sequence of :class:`ClaimResult` in run order
+    (``len(report)``, ``for r in report``, ``report[0]``) that can also be indexed by claim id
+    (``report["gauss.closed_forms"]``). ``complete`` is False for a run that was interrupted
+    (``results`` then holds the claims finished before the interruption)."""
 
     results: list[ClaimResult]
     context: Context
     environment: dict[str, Any] = field(default_factory=dict)
+    complete: bool = True
 
     @property
     def ok(self) -> bool:
-        """True iff every selected claim passed."""
-        return all(r.ok for r in self.results)
+        """True iff every selected claim ran and passed."""
+        return self.complete and all(r.ok for r in self.results)
 
-    def __getitem__(self, claim_id: str) -> ClaimResult:
-        for r in self.results:
-            if r.id == claim_id:
-                return r
-        raise KeyError(claim_id)
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def __iter__(self) -> Iterator[ClaimResult]:
+        return iter(self.results)
+
+    def __getitem__(self, key: str | int) -> ClaimResult:
+        """The result of claim id ``key`` (KeyError if it was not run), or the ``key``-th."""
+        if isinstance(key, str):
+            for r in self.results:
+                if r.id == key:
+                    return r
+            raise KeyError(key)
+        if isinstance(key, numbers.Integral) and not isinstance(key, bool):
+            return self.results[int(key)]
+        raise TypeError(f"VerifyReport indices are claim ids or integers, not "
+                        f"{type(key).__name__}")
 
     def to_json(self) -> dict[str, Any]:
-        """``{"claims": [...], "environment": {...}, "profile", "seed", "dps", "ok"}``."""
+        """``{"claims": [...], "environment": {...}, "profile", "seed", "dps", "ok",
+        "complete"}``."""
         return {
             "claims": [r.to_json() for r in self.results],
             "environment": self.environment,
@@ -140,6 +181,7 @@ class VerifyReport:
             "seed": self.context.seed,
             "dps": self.context.dps,
             "ok": self.ok,
+            "complete": self.complete,
         }
 
 
@@ -157,22 +199,38 @@ def run_claim(claim: Claim, ctx: Context, **variant: Any) -> ClaimResult:
                        time.perf_counter() - t0, ev.summary, ev.counterexample)
 
 
+def _integer(name: str, value: Any, lo: int, hi: int | None = None) -> int:
+    """``value`` as an int in [lo, hi] (the CLI's wording); bools, floats and strings refused."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ParameterError(f"{name}={value!r} must be an integer")
+    v = int(value)
+    if hi is None and v < lo:
+        raise ParameterError(f"{name}={v} must be >= {lo}")
+    if hi is not None and not lo <= v <= hi:
+        raise ParameterError(f"{name}={v} must lie in [{lo}, {hi}]")
+    return v
+
+
 def verify(
-    ids: Iterable[str] | None = None,
+    ids: str | Iterable[str] | None = None,
     profile: str = "quick",
     *,
     seed: int = 0,
     dps: int = 30,
     progress: Callable[[int, int, Claim, ClaimResult | None], None] | None = None,
 ) -> VerifyReport:
-    """Verify the selected claims (all by default).
+    """Verify the selected claims (all by default) — the checks of ``symforget verify``.
 
+    ``ids``: a claim id or family (``"gauss.closed_forms"``, ``"fkl"``) or a list of them.
+    ``profile`` is one of :data:`PROFILES`, ``seed`` an integer >= 0 and ``dps`` an integer in
+    :data:`DPS_RANGE`, as on the command line; anything else raises
+    :class:`~symforget.errors.ParameterError` naming the parameter (before any check runs).
     ``progress(i, n, claim, result)`` is called before (result None) and after each claim.
     """
-    if profile not in PROFILES:
-        from ..errors import ParameterError
-
+    if not isinstance(profile, str) or profile not in PROFILES:
         raise ParameterError(f"profile={profile!r} must be one of {', '.join(PROFILES)}")
+    seed = _integer("seed", seed, 0)
+    dps = _integer("dps", dps, *DPS_RANGE)
     ctx = Context(profile=profile, seed=seed, dps=dps)
     claims = select(ids)
     results: list[ClaimResult] = []

@@ -114,24 +114,48 @@ def declared_params(name: str) -> dict[str, tuple[type, Any, str]]:
 
 
 def compare(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None,
-            methods: Sequence[str] | None = None,
+            methods: str | Sequence[str] | None = None,
             params: Mapping[str, Mapping[str, Any]] | None = None) -> list[MethodRun]:
     """Run ``methods`` (default: all of them, in :data:`NAMES` order) on ``problem``.
 
-    ``params`` optionally overrides method parameters, ``{method: {name: value}}``; every method
-    otherwise uses its PARAMS defaults. A method that cannot run (e.g. no finite-batch version)
-    raises its ParameterError.
+    ``methods`` is a method name or a sequence of them. ``params`` optionally overrides method
+    parameters, ``{method: {name: value}}``; every method otherwise uses its PARAMS defaults.
+    A bad argument or a method that cannot run (e.g. no finite-batch version) raises
+    ParameterError naming the parameter.
     """
-    names = list(NAMES if methods is None else methods)
+    import numbers
+
+    from .base import Problem
+
+    if not isinstance(problem, Problem):
+        raise ParameterError(f"problem must be a symforget.methods.base.Problem, not "
+                             f"{type(problem).__name__} (e.g. Problem(alpha=0.3))")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ParameterError(f"seed={seed!r} must be an integer >= 0")
+    if methods is None:
+        names = list(NAMES)
+    elif isinstance(methods, str):
+        names = [methods]
+    else:
+        try:
+            names = list(methods)
+        except TypeError:
+            raise ParameterError(f"methods={methods!r} must be a method name or a list of "
+                                 f"them ({', '.join(NAMES)})") from None
     if not names:
         raise ParameterError("methods: give at least one method")
     for name in names:
-        if name not in NAMES:
+        if not isinstance(name, str) or name not in NAMES:
             raise ParameterError(f"unknown method {name!r}; known: {', '.join(NAMES)}")
+    if params is not None and not isinstance(params, Mapping):
+        raise ParameterError(f"params={params!r} must be a mapping {{method: {{name: value}}}}")
     extra = dict(params or {})
-    for name in extra:
+    for name, overrides in extra.items():
         if name not in names:
             raise ParameterError(f"params given for {name!r}, which is not being compared")
+        if not isinstance(overrides, Mapping):
+            raise ParameterError(f"params[{name!r}]={overrides!r} must be a mapping "
+                                 "{name: value}")
     return [get(name).run(problem, steps=steps, seed=seed, batch=batch, **extra.get(name, {}))
             for name in names]
 

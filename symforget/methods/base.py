@@ -18,6 +18,10 @@ and the new-task error :math:`|\mu_{n,T} - \mu_n^*|/\sigma`.
 
 from __future__ import annotations
 
+import contextlib
+import math
+import numbers
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +30,19 @@ import numpy as np
 from .. import validate as V
 from ..errors import ParameterError
 
-__all__ = ["Problem", "MethodRun"]
+__all__ = ["Problem", "MethodRun", "report_steps", "step_progress"]
+
+
+def _real(name: str, value: Any) -> float:
+    """``value`` as a float if it is one real number (Python or NumPy scalar); strings, bools,
+    complex numbers, arrays and lists are refused, never converted."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ParameterError(f"{name}={value!r} must be a real number (one scalar; not a "
+                             f"{type(value).__name__})")
+    out = float(value)
+    if not math.isfinite(out):
+        raise ParameterError(f"{name}={value!r} must be finite")
+    return out
 
 
 @dataclass(frozen=True)
@@ -45,13 +61,15 @@ class Problem:
     mu_new0: float | None = None
 
     def __post_init__(self) -> None:
+        # every field one real scalar in its domain, stored as a Python float
+        for name in ("alpha", "mu_old_star", "mu_new_star", "sigma", "w0", "mu_old0",
+                     "mu_new0"):
+            value = getattr(self, name)
+            if value is not None or name not in ("mu_old0", "mu_new0"):
+                object.__setattr__(self, name, _real(name, value))
         V.open_unit("alpha", self.alpha)
         V.open_unit("w0", self.w0)
         V.positive("sigma", self.sigma)
-        for name in ("mu_old_star", "mu_new_star", "mu_old0", "mu_new0"):
-            value = getattr(self, name)
-            if value is not None:
-                V.finite(name, value)
 
     @property
     def theta0(self) -> tuple[float, float, float]:
@@ -130,3 +148,30 @@ class MethodRun:
                 "s_new": [float(v) for v in self.s_new],
             },
         }
+
+
+# --------------------------------------------------------------------------------------------
+# progress of long runs (the command line shows it on stderr)
+
+_STEP_HOOK: Callable[[int, int], None] | None = None
+
+
+def report_steps(done: int, total: int) -> None:
+    """Tell whoever listens (:func:`step_progress`) that ``done`` of ``total`` update steps are
+    finished. Cheap when nobody listens (one global lookup); a step loop may call it every step.
+    """
+    hook = _STEP_HOOK
+    if hook is not None:
+        hook(done, total)
+
+
+@contextlib.contextmanager
+def step_progress(hook: Callable[[int, int], None]) -> Iterator[None]:
+    """Within the block, :func:`report_steps` calls ``hook(done, total)`` (the previous
+    listener is restored afterwards)."""
+    global _STEP_HOOK
+    previous, _STEP_HOOK = _STEP_HOOK, hook
+    try:
+        yield
+    finally:
+        _STEP_HOOK = previous

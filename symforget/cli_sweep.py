@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from typing import Any
 
-from .cli_args import int_option
+from .cli_args import STATUS, int_option, output_error
 
 __all__ = ["register"]
 
@@ -77,7 +76,8 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
                         "estimate; default: vectorised double precision")
     ex = p.add_mutually_exclusive_group()
     ex.add_argument("--workers", type=int_option("workers", 1), default=None, metavar="N",
-                    help="local worker processes (default: os.cpu_count())")
+                    help="local worker processes (default: os.cpu_count(); never more than "
+                         "the chunks left to compute)")
     ex.add_argument("--scheduler", metavar="ADDR", default=None,
                     help="run on the Dask cluster at ADDR (e.g. tcp://host:8786)")
     p.add_argument("--chunk", type=int_option("chunk", 1), default=None, metavar="N",
@@ -96,7 +96,7 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
 
 
 def _err(message: str) -> None:
-    print(f"symforget sweep: error: {message}", file=sys.stderr)
+    STATUS.error(message, prog="symforget sweep")
 
 
 def _list() -> int:
@@ -124,7 +124,7 @@ class _Progress:
     """Points done/total, rate and ETA on stderr (a rewritten line on a terminal)."""
 
     def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
+        self.tty = STATUS.isatty()
         self.last = 0.0
         self.base: int | None = None
 
@@ -132,7 +132,7 @@ class _Progress:
         if self.base is None:  # the call before the first chunk
             self.base = done
             if done:
-                print(f"resuming: {done}/{total} points already done", file=sys.stderr)
+                STATUS.line(f"resuming: {done}/{total} points already done")
             return
         now = time.monotonic()
         if done < total and now - self.last < (0.2 if self.tty else 2.0):
@@ -141,14 +141,11 @@ class _Progress:
         rate = (done - self.base) / seconds if seconds > 0 else 0.0
         eta = (total - done) / rate if rate > 0 else float("inf")
         eta_s = "?" if eta == float("inf") else time.strftime("%H:%M:%S", time.gmtime(eta))
-        text = (f"{done}/{total} points ({100.0 * done / max(total, 1):.1f} %), "
-                f"{rate:,.0f} points/s, ETA {eta_s}")
-        print(("\r" + text) if self.tty else text, end="" if self.tty else "\n",
-              file=sys.stderr, flush=True)
+        STATUS.transient(f"{done}/{total} points ({100.0 * done / max(total, 1):.1f} %), "
+                         f"{rate:,.0f} points/s, ETA {eta_s}")
 
     def close(self) -> None:
-        if self.tty and self.last:
-            print(file=sys.stderr)
+        STATUS.end_transient(keep=True)  # the last progress line stays on screen
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
@@ -160,9 +157,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if args.out is None:
         _err("--out PATH is required (the JSONL results file)")
         return EXIT_USAGE
-    parent = os.path.dirname(os.path.abspath(args.out))
-    if not os.path.isdir(parent):
-        _err(f"--out {args.out}: directory {parent} does not exist")
+    message = output_error("--out", args.out, "append")
+    if message is not None:
+        _err(message)
         return EXIT_USAGE
     from . import sweep
     from .errors import ParameterError
@@ -183,12 +180,15 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         executor = client.get_executor(pure=False)
     box = ", ".join(f"{a.name}={a.lo:g}:{a.hi:g}:{a.scale}" for a in spec.axes)
-    where = f"Dask at {args.scheduler}" if executor else f"{args.workers or os.cpu_count()} " \
-                                                         "local worker(s)"
-    print(f"sweep {spec.claim}{f' (mutant {spec.mutant})' if spec.mutant else ''}: "
+    cpus = os.cpu_count() or 1
+    if executor is None and args.workers is not None and args.workers > cpus:
+        STATUS.warning(f"--workers {args.workers} is more than the {cpus} CPU(s) of this "
+                       "machine; the workers will compete for them", prog="symforget sweep")
+    workers = sweep.pool_size(args.workers, spec.n_chunks)
+    where = f"Dask at {args.scheduler}" if executor else f"up to {workers} local worker(s)"
+    STATUS.line(f"sweep {spec.claim}{f' (mutant {spec.mutant})' if spec.mutant else ''}: "
           f"{spec.n_points} points in {spec.n_chunks} chunk(s) of {spec.chunk}, box {box}, "
-          f"{'dps ' + str(spec.dps) if spec.dps else 'double precision'}, on {where}",
-          file=sys.stderr)
+          f"{'dps ' + str(spec.dps) if spec.dps else 'double precision'}, on {where}")
     progress = _Progress()
     try:
         summary = sweep.run_sweep(spec, args.out, executor=executor, workers=args.workers,

@@ -50,6 +50,7 @@ from .errors import ParameterError, SymforgetError
 
 __all__ = ["Axis", "SweepSpec", "SweepError", "SweepSummary", "parse_box", "parse_grid",
            "make_spec", "run_chunk", "run_sweep", "read_sweep", "summarize", "dask_client",
+           "pool_size",
            "SCALES", "DEFAULT_CHUNK", "DEFAULT_CHUNK_DPS", "MAX_POINTS"]
 
 SCALES = ("lin", "log", "logit")
@@ -509,6 +510,17 @@ def _worker_init(fd: int, parent: int) -> None:
         pass
 
 
+def pool_size(workers: int | None, chunks: int) -> int:
+    """Processes of the local pool: ``workers`` (default ``os.cpu_count()``), but never more
+    than the ``chunks`` to compute — an idle worker costs a fork and its memory — and at
+    least 1."""
+    if workers is not None and (isinstance(workers, bool) or int(workers) != workers
+                                or workers < 1):
+        raise ParameterError(f"workers={workers!r} must be an integer >= 1")
+    wanted = int(workers) if workers is not None else (os.cpu_count() or 1)
+    return max(1, min(wanted, chunks))
+
+
 def _pool(workers: int, fd: int) -> cf.ProcessPoolExecutor:
     return cf.ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
                                   initargs=(fd, os.getpid()))
@@ -545,7 +557,8 @@ def run_sweep(spec: SweepSpec, out: str | os.PathLike[str], *,
 
     ``executor``: any :class:`concurrent.futures.Executor` (not shut down here); default a
     :class:`~concurrent.futures.ProcessPoolExecutor` with ``workers`` processes (default
-    ``os.cpu_count()``), recreated when a worker dies. ``restart`` discards an existing file;
+    ``os.cpu_count()``; never more than the chunks left to compute, see :func:`pool_size`),
+    recreated when a worker dies. ``restart`` discards an existing file;
     ``retry_errors`` recomputes the chunks that have an error record (a ``{"type": "retry",
     "chunks": [...]}`` record is appended: it voids their error records, the file stays
     append-only). ``progress(points_done, points_total, seconds)`` is called once before the
@@ -584,7 +597,7 @@ def run_sweep(spec: SweepSpec, out: str | os.PathLike[str], *,
         summary = summarize(header, records)
         points_done = summary.points_done + sum(r["n"] for r in records if r["type"] == "error")
         attempts: dict[int, int] = {}
-        n_workers = workers or os.cpu_count() or 1
+        n_workers = pool_size(workers, len(todo))
         own = executor is None
         if own and todo:
             _warm_up(spec)

@@ -143,7 +143,7 @@ def test_usage_errors(capsys, tmp_path):
     assert code == 2 and "prefactor_quarter" in err
     assert _run(["sweep", DRIFT], capsys)[0] == 2  # --out missing
     code, _, err = _run(["sweep", DRIFT, "--points", "8", "--out", str(tmp_path)], capsys)
-    assert code == 2 and "cannot write" in err
+    assert code == 2 and "is a directory" in err  # checked before any work
     assert _run(["sweep", DRIFT, "--points", "0", "--out", out], capsys)[0] == 2
     assert _run(["sweep", DRIFT, "--dps", "5", "--out", out], capsys)[0] == 2
     assert _run(["sweep", DRIFT, "--workers", "2", "--scheduler", "tcp://x:1", "--out", out],
@@ -266,6 +266,44 @@ def test_sigkill_and_rerun_loses_and_repeats_nothing(tmp_path, warm):
     _, ref = sweep.read_sweep(tmp_path / "ref.jsonl")
     assert len(resumed) == len(ref) == 1024
     assert _strip(resumed) == _strip(ref)
+
+
+# --------------------------------------------------------------------------- workers
+
+
+def test_pool_size_never_exceeds_the_chunks(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert sweep.pool_size(None, 100) == 8
+    assert sweep.pool_size(None, 3) == 3
+    assert sweep.pool_size(1000, 1) == 1
+    assert sweep.pool_size(2, 100) == 2
+    assert sweep.pool_size(4, 0) == 1
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ParameterError, match="workers"):
+            sweep.pool_size(bad, 4)
+
+
+def test_workers_capped_at_chunks_and_warned_above_cpu_count(tmp_path, capsys, monkeypatch,
+                                                              warm):
+    """'--workers 1000' for one chunk forks one process (and says the number is too high)."""
+    sizes: list[int] = []
+    real_pool = sweep._pool
+
+    def pool(workers, fd):
+        sizes.append(workers)
+        return real_pool(1, fd)  # never fork what the old code asked for
+
+    monkeypatch.setattr(sweep, "_pool", pool)
+    code, out, err = _run(["sweep", DRIFT, "--points", "8", "--workers", "1000", "--out",
+                           str(tmp_path / "w.jsonl")], capsys)
+    assert code == 0 and "verdict PASS" in out
+    assert sizes == [1]
+    warning = [ln for ln in err.splitlines() if "warning" in ln]
+    assert len(warning) == 1 and "--workers 1000" in warning[0] and "CPU" in warning[0]
+    assert "up to 1 local worker(s)" in err
+    code, _, err = _run(["sweep", DRIFT, "--points", "8", "--workers", "1", "--out",
+                         str(tmp_path / "w1.jsonl")], capsys)
+    assert code == 0 and "warning" not in err
 
 
 # --------------------------------------------------------------------------- failures

@@ -19,18 +19,19 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import __version__
-from .cli_args import int_option
-from .errors import UnknownClaimError
+from .cli_args import STATUS, int_option, output_error
+from .errors import SymforgetError
 
-__all__ = ["main", "build_parser", "EXIT_OK", "EXIT_FAIL", "EXIT_USAGE"]
+__all__ = ["main", "build_parser", "EXIT_OK", "EXIT_FAIL", "EXIT_USAGE", "EXIT_INTERRUPTED"]
 
 EXIT_OK = 0
 EXIT_FAIL = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
 
 PROFILES = ("quick", "full")  # kept equal to symforget.claims.PROFILES (a test checks it)
 FORMATS = ("md", "latex")  # kept equal to symforget.render.FORMATS (a test checks it)
-DPS_RANGE = (20, 1000)
+DPS_RANGE = (20, 1000)  # kept equal to symforget.claims.DPS_RANGE (a test checks it)
 
 _MAIN_EPILOG = """\
 examples:
@@ -149,11 +150,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _err(message: str) -> None:
-    print(f"symforget: error: {message}", file=sys.stderr)
+    """``symforget: error: message`` on stderr, on a line of its own."""
+    STATUS.error(message)
 
 
 def _progress_line(text: str, end: str = "") -> None:
-    print(text, end=end, file=sys.stderr, flush=True)
+    """Progress text on stderr (may leave the cursor mid-line; see cli_args.Status)."""
+    STATUS.write(text + end)
+
+
+def _output_errors(*checks: tuple[str, str | None, str]) -> int | None:
+    """Check every ``(option, path, kind)`` output before any work: print the first problem
+    and return EXIT_USAGE, or None when every path can be written."""
+    for option, path, kind in checks:
+        message = output_error(option, path, kind)
+        if message is not None:
+            _err(message)
+            return EXIT_USAGE
+    return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -161,28 +175,35 @@ def _progress_line(text: str, end: str = "") -> None:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    if args.json_path is not None:
-        parent = os.path.dirname(os.path.abspath(args.json_path))
-        if not os.path.isdir(parent):
-            _err(f"--json {args.json_path}: directory {parent} does not exist")
-            return EXIT_USAGE
+    if (code := _output_errors(("--json", args.json_path, "file"))) is not None:
+        return code
     from . import claims
 
     selected = claims.select(args.ids)  # UnknownClaimError before any work
     _progress_line(f"symforget {__version__}: verifying {len(selected)} claim(s) "
                    f"(profile {args.profile}, seed {args.seed}, dps {args.dps})\n")
+    finished: list[Any] = []  # kept by the progress callback: what a Ctrl-C leaves us
 
     def progress(i: int, n: int, claim: Any, result: Any) -> None:
         if result is None:
             _progress_line(f"[{i + 1}/{n}] {claim.id} ... ")
         else:
+            finished.append(result)
             _progress_line(f"{result.status} ({result.seconds:.1f} s)\n")
 
     t0 = time.perf_counter()
-    report = claims.verify([c.id for c in selected], args.profile, seed=args.seed,
-                           dps=args.dps, progress=progress)
+    try:
+        report = claims.verify([c.id for c in selected], args.profile, seed=args.seed,
+                               dps=args.dps, progress=progress)
+    except KeyboardInterrupt:
+        from .claims.base import Context
+
+        ctx = Context(profile=args.profile, seed=args.seed, dps=args.dps)
+        report = claims.VerifyReport(list(finished), ctx,
+                                     claims.environment(), complete=False)
     total = time.perf_counter() - t0
-    print(_table(report.results))
+    if report.results:
+        print(_table(report.results))
     bad = [r for r in report.results if not r.ok]
     for r in bad:
         print(f"\n{r.status.upper()} {r.id}: {r.statement}")
@@ -190,6 +211,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             print(f"  counterexample: {r.counterexample}")
         elif r.summary:
             print(f"  {r.summary}")
+    wrote = False
     if args.json_path is not None:
         from .render import atomic_write_text
 
@@ -199,11 +221,20 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         except OSError as exc:
             _err(f"--json {args.json_path}: cannot write ({exc.strerror or exc})")
             return EXIT_USAGE
-        _progress_line(f"wrote {args.json_path}\n")
+        wrote = True
+        if report.complete:
+            _progress_line(f"wrote {args.json_path}\n")
     errors = sum(r.status == "error" for r in bad)
-    print(f"\n{len(report.results)} claim(s) in {total:.1f} s"
+    n_done = len(report.results)
+    done_text = (f"{n_done} claim(s)" if report.complete
+                 else f"{n_done} of {len(selected)} claim(s) (interrupted)")
+    print(f"\n{done_text} in {total:.1f} s"
           + (f"; {errors} raised an error (counted as failed)" if errors else ""))
-    print(f"{len(report.results) - len(bad)} passed, {len(bad)} failed")  # alone on the line
+    print(f"{n_done - len(bad)} passed, {len(bad)} failed")  # alone on the line
+    if not report.complete:
+        _err(f"interrupted after {n_done} of {len(selected)} claim(s)"
+             + (f"; partial report (\"complete\": false) in {args.json_path}" if wrote else ""))
+        return EXIT_INTERRUPTED
     return EXIT_OK if report.ok else EXIT_FAIL
 
 
@@ -231,41 +262,74 @@ def _cmd_derive(args: argparse.Namespace) -> int:
     from . import claims
 
     selected = claims.select(args.ids)
+    if (code := _output_errors(("--out", args.out, "dir"))) is not None:
+        return code
     out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        _err(f"--out {args.out}: cannot create the directory ({exc.strerror})")
-        return EXIT_USAGE
-    from . import render
-
     problems: list[str] = []
-    written: list[Path] = []
-    n = len(selected)
-    for i, claim in enumerate(selected):
-        _progress_line(f"[{i + 1}/{n}] {claim.id} ... ")
-        t0 = time.perf_counter()
-        try:
-            rendered = render.render_claim(claim, args.fmt)
-        except Exception as exc:  # reported; the other claims still render
-            _progress_line(f"error ({type(exc).__name__}: {exc})\n")
-            problems.append(f"{claim.id}: derivations raised {type(exc).__name__}: {exc}")
-            continue
-        render.atomic_write_text(out / rendered.filename, rendered.text)
-        written.append(out / rendered.filename)
-        status = "ok" if rendered.ok else f"{len(rendered.failed_steps)} step(s) NOT confirmed"
-        _progress_line(f"{status}, steps={rendered.steps} ({time.perf_counter() - t0:.1f} s)\n")
-        problems += [f"{claim.id}: {s}" for s in rendered.failed_steps]
-    index = out / render.index_filename(args.fmt)
-    render.atomic_write_text(index, render.render_index(claims.registry().values(), args.fmt))
-    written.append(index)
-    for path in written:
-        print(path)
+    written: list[str] = []
+    code = _build_output_dir("--out", out, lambda stage: _derive_into(
+        stage, selected, args.fmt, written, problems))
+    if code is not None:
+        return code
+    for name in written:
+        print(out / name)
     for p in problems:
         _err(p)
     print(f"wrote {len(written)} file(s) to {out}"
           + (f"; {len(problems)} problem(s)" if problems else ""))
     return EXIT_FAIL if problems else EXIT_OK
+
+
+def _build_output_dir(option: str, out: Any, build: Any) -> int | None:
+    """Run ``build(stage)`` in a staged copy of output directory ``out`` and swap it in
+    (:func:`symforget.files.staged_directory`). None on success, else the exit code after a
+    one-line message: 130 on Ctrl-C (``out`` is left as it was), 2 if the directory cannot be
+    written after all."""
+    from .files import staged_directory
+
+    stage = None
+    try:
+        with staged_directory(out) as stage:
+            build(stage)
+    except KeyboardInterrupt:
+        staged = stage is None or os.path.realpath(stage) != os.path.realpath(out)
+        _err("interrupted; " + (f"{out} left as it was" if staged
+                                else f"the files written so far are in {out}"))
+        return EXIT_INTERRUPTED
+    except OSError as exc:
+        _err(f"{option} {out}: cannot write ({exc.strerror or exc})")
+        return EXIT_USAGE
+    return None
+
+
+def _derive_into(stage: Any, selected: list[Any], fmt: str, written: list[str],
+                 problems: list[str]) -> None:
+    """Render ``selected`` into directory ``stage``, then the index; appends the file names to
+    ``written`` and the steps that did not check to ``problems``."""
+    from . import claims, render
+
+    n = len(selected)
+    for i, claim in enumerate(selected):
+        _progress_line(f"[{i + 1}/{n}] {claim.id} ... ")
+        t0 = time.perf_counter()
+        try:
+            rendered = render.render_claim(claim, fmt)
+        except Exception as exc:  # reported; the other claims still render
+            _progress_line(f"error ({type(exc).__name__}: {exc})\n")
+            problems.append(f"{claim.id}: derivations raised {type(exc).__name__}: {exc}")
+            continue
+        render.atomic_write_text(stage / rendered.filename, rendered.text)
+        written.append(rendered.filename)
+        status = "ok" if rendered.ok else f"{len(rendered.failed_steps)} step(s) NOT confirmed"
+        _progress_line(f"{status}, steps={rendered.steps} ({time.perf_counter() - t0:.1f} s)\n")
+        problems += [f"{claim.id}: {s}" for s in rendered.failed_steps]
+    # The index lists the claims whose file is in the directory: those just written and those
+    # an earlier run left there (no broken links; a full run indexes every claim).
+    present = [c for c in claims.registry().values()
+               if (stage / render.claim_filename(c.id, fmt)).is_file()]
+    index = render.index_filename(fmt)
+    render.atomic_write_text(stage / index, render.render_index(present, fmt))
+    written.append(index)
 
 
 # --------------------------------------------------------------------------------------------
@@ -300,29 +364,72 @@ def _cmd_report(args: argparse.Namespace) -> int:
     except report.MissingPlotExtraError as exc:
         _err(str(exc))
         return EXIT_USAGE
+    from pathlib import Path
+
     from . import claims
 
     ids = None if args.ids is None else [c.id for c in claims.select(args.ids)]
-    try:
-        os.makedirs(args.out, exist_ok=True)
-    except OSError as exc:
-        _err(f"--out {args.out}: cannot create the directory ({exc.strerror or exc})")
-        return EXIT_USAGE
+    if (code := _output_errors(("--out", args.out, "dir"))) is not None:
+        return code
     t0 = time.perf_counter()
-    result = report.write_report(args.out, args.profile, seed=args.seed, ids=ids,
-                                 progress=_progress_line)
+    results: list[Any] = []
+    out = Path(args.out)
+    code = _build_output_dir("--out", out, lambda stage: results.append(report.write_report(
+        stage, args.profile, seed=args.seed, ids=ids, progress=_progress_line)))
+    if code is not None:
+        return code
+    result = results[0]
     for path in (result.index, *result.figures):
-        print(path)
+        print(out / path.name)
     print(f"report written in {time.perf_counter() - t0:.1f} s; "
           + ("all claims passed" if result.ok else "SOME CLAIMS FAILED (see index.md)"))
     return EXIT_OK if result.ok else EXIT_FAIL
 
 
+def _deepest_parser(parser: argparse.ArgumentParser,
+                    args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The (sub-)parser whose options come last on the command line: ``verify --nonsense``
+    is reported with the usage of ``verify``, ``simulate rkl --x`` with that of
+    ``simulate rkl``."""
+    current = parser
+    while True:
+        actions = [a for a in current._actions if isinstance(a, argparse._SubParsersAction)]
+        if not actions:
+            return current
+        name = getattr(args, actions[0].dest, None)
+        if name is None or name not in actions[0].choices:
+            return current
+        current = actions[0].choices[name]
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """parse_args, except that unrecognised arguments are reported by the sub-command's parser
+    (its usage, not the top-level one). Raises SystemExit like argparse."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        target = parser
+        command = getattr(args, "command", None)
+        # an unknown option before the command name belongs to the top level
+        if command is not None and command in argv and argv.index(command) < argv.index(
+                extras[0]):
+            target = _deepest_parser(parser, args)
+        target.error(f"unrecognized arguments: {' '.join(extras)}")
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (also for ``--help`` and usage errors)."""
+    """Run the command line; returns the exit code (also for ``--help`` and usage errors).
+
+    Exit codes: 0 success, 1 a claim failed (or a derivation step did not check), 2 a usage
+    error — a bad option, an unknown claim id, an unwritable output, or parameters the
+    computation refuses (any :class:`~symforget.errors.SymforgetError`: one line, no
+    traceback) — and 130 when interrupted (Ctrl-C).
+    """
+    STATUS.reset()
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = _parse(parser, argv)
     except SystemExit as exc:  # --help, --version, usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if args.command is None:
@@ -330,12 +437,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return args.func(args)
-    except UnknownClaimError as exc:
+    except SymforgetError as exc:  # UnknownClaimError, ParameterError, PrecisionError, ...
         _err(str(exc))
         return EXIT_USAGE
     except KeyboardInterrupt:
         _err("interrupted")
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # e.g. 'symforget list | head'
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -15,7 +15,7 @@ import argparse
 import json
 from typing import Any
 
-from .cli_args import int_option
+from .cli_args import STATUS, Ticker, int_option, output_error
 
 __all__ = ["register", "SIMULATE_ALIASES"]
 
@@ -109,8 +109,9 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     q.add_argument("--w", type=float, default=0.05, help="old weight w in (0, 1) (default 0.05)")
     q.add_argument("--rho", type=float, nargs="+", default=[0.0, 0.1, 0.3, 0.5],
                    help="replay fractions in [0, 1) (default 0 0.1 0.3 0.5)")
-    q.add_argument("--batch", type=int, default=8, help="batch size B >= 1 (default 8)")
-    q.add_argument("--steps", type=int, default=2000,
+    q.add_argument("--batch", type=int_option("batch", 1), default=8,
+                   help="batch size B >= 1 (default 8)")
+    q.add_argument("--steps", type=int_option("steps", 1), default=2000,
                    help="batches / SGD steps per rho (default 2000)")
     q.add_argument("--seed", type=int_option("seed", 0), default=0, help="seed (default 0)")
     q.add_argument("--json", metavar="PATH", dest="json_path",
@@ -200,14 +201,11 @@ def _plot(path: str, runs: list[Any]) -> bool:
 
 def _check_outputs(args: argparse.Namespace) -> str | None:
     """Fail early (before computing) on an unwritable --json/--plot target or no matplotlib."""
-    import os
-
-    for opt, path in (("--json", args.json_path), ("--plot", args.plot)):
-        if path is not None:
-            parent = os.path.dirname(os.path.abspath(path))
-            if not os.path.isdir(parent):
-                return f"{opt} {path}: directory {parent} does not exist"
-    if args.plot is not None:
+    for opt, path in (("--json", args.json_path), ("--plot", getattr(args, "plot", None))):
+        message = output_error(opt, path, "file")
+        if message is not None:
+            return message
+    if getattr(args, "plot", None) is not None:
         from .report import MissingPlotExtraError, require_matplotlib
 
         try:
@@ -243,9 +241,17 @@ def trajectory_summary(run: Any, checkpoints: int = 6) -> str:
     return "\n".join(lines)
 
 
+def _run_with_progress(label: str, steps: int, run: Any) -> Any:
+    """``run()`` with a progress line on stderr for long runs: steps done when the method's
+    loop reports them (:func:`symforget.methods.base.report_steps`), else the elapsed time."""
+    from .methods.base import step_progress
+
+    with Ticker(label, steps) as ticker, step_progress(ticker.update):
+        return run()
+
+
 def _cmd_method(args: argparse.Namespace) -> int:
     from .cli import EXIT_OK, EXIT_USAGE, _err
-    from .errors import ParameterError
     from .methods import get
 
     problem_msg = _check_outputs(args)
@@ -253,13 +259,9 @@ def _cmd_method(args: argparse.Namespace) -> int:
         _err(problem_msg)
         return EXIT_USAGE
     params = {name: getattr(args, dest) for name, dest in args.param_dests.items()}
-    try:
-        problem = _problem(args)
-        run = get(args.method).run(problem, steps=args.steps, seed=args.seed, batch=args.batch,
-                                   **params)
-    except ParameterError as exc:
-        _err(str(exc))
-        return EXIT_USAGE
+    problem = _problem(args)  # a ParameterError is a usage error (cli.main)
+    run = _run_with_progress(f"{args.method}", args.steps, lambda: get(args.method).run(
+        problem, steps=args.steps, seed=args.seed, batch=args.batch, **params))
     print(trajectory_summary(run))
     if args.json_path is not None and not _write_json(args.json_path, run.as_dict()):
         return EXIT_USAGE
@@ -269,7 +271,9 @@ def _cmd_method(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from .cli import EXIT_OK, EXIT_USAGE, _err, _progress_line
+    import time
+
+    from .cli import EXIT_OK, EXIT_USAGE, _err
     from .errors import ParameterError
     from .methods import NAMES, compare, comparison_json, format_table
 
@@ -277,21 +281,18 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if problem_msg is not None:
         _err(problem_msg)
         return EXIT_USAGE
-    try:
-        problem = _problem(args)
-        names = args.methods
-        if names is None:
-            names = list(NAMES)
-        runs = []
-        for name in names:
-            _progress_line(f"{name} ... ")
-            runs.extend(compare(problem, steps=args.steps, seed=args.seed, batch=args.batch,
-                                methods=[name]))
-            _progress_line("done\n")
-    except ParameterError as exc:
-        _progress_line("\n")
-        _err(str(exc))
-        return EXIT_USAGE
+    problem = _problem(args)  # a ParameterError is a usage error (cli.main)
+    names = list(NAMES) if args.methods is None else args.methods
+    for name in names:  # refused before any (long) run
+        if name not in NAMES:
+            raise ParameterError(f"unknown method {name!r}; known: {', '.join(NAMES)}")
+    runs = []
+    for i, name in enumerate(names):
+        label = f"[{i + 1}/{len(names)}] {name}"
+        t0 = time.perf_counter()
+        runs.extend(_run_with_progress(label, args.steps, lambda name=name: compare(
+            problem, steps=args.steps, seed=args.seed, batch=args.batch, methods=[name])))
+        STATUS.line(f"{label} done ({time.perf_counter() - t0:.1f} s)")
     print(format_table(runs))
     payload = comparison_json(runs, steps=args.steps, seed=args.seed, batch=args.batch)
     if args.json_path is not None and not _write_json(args.json_path, payload):
@@ -302,25 +303,19 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from .cli import EXIT_OK, EXIT_USAGE, _err, _progress_line
-    from .errors import ParameterError
+    from .cli import EXIT_OK, EXIT_USAGE, _err
     from .simulate import format_table, replay_experiment
 
-    try:
-        result = replay_experiment(w=args.w, rhos=tuple(args.rho), batch=args.batch,
-                                   steps=args.steps, seed=args.seed)
-    except ParameterError as exc:
-        _err(str(exc))
+    message = output_error("--json", args.json_path, "file")
+    if message is not None:
+        _err(message)
         return EXIT_USAGE
+    n = len(args.rho)
+    with Ticker("replay experiment", n, unit="replay fractions") as ticker:
+        result = replay_experiment(w=args.w, rhos=tuple(args.rho), batch=args.batch,
+                                   steps=args.steps, seed=args.seed,
+                                   progress=lambda i: ticker.update(i, n))
     print(format_table(result))
-    if args.json_path is not None:
-        from .render import atomic_write_text
-
-        try:
-            atomic_write_text(args.json_path,
-                              json.dumps(result, indent=2, allow_nan=False) + "\n")
-        except OSError as exc:
-            _err(f"--json {args.json_path}: cannot write ({exc.strerror or exc})")
-            return EXIT_USAGE
-        _progress_line(f"wrote {args.json_path}\n")
+    if args.json_path is not None and not _write_json(args.json_path, result):
+        return EXIT_USAGE
     return EXIT_OK

@@ -16,6 +16,7 @@ target p* = αφ_0 + (1−α)φ_Δ, buffer B = P_old = φ_0. For each ρ:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -42,7 +43,8 @@ def _wilson(k: int, n: int, confidence: float) -> tuple[float, float]:
 def replay_experiment(w: float = 0.05, rhos: tuple[float, ...] = (0.0, 0.1, 0.3, 0.5),
                       batch: int = 8, steps: int = 2000, seed: int = 0, *,
                       alpha: float = 0.3, delta: float = 3.0, lr: float = 0.05,
-                      confidence: float = 0.999) -> dict[str, Any]:
+                      confidence: float = 0.999,
+                      progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Run the experiment; return a JSON-able dict (``params`` and one ``rows`` entry per ρ).
 
     Parameters
@@ -52,6 +54,7 @@ def replay_experiment(w: float = 0.05, rhos: tuple[float, ...] = (0.0, 0.1, 0.3,
     batch : batch size B ≥ 1.
     steps : number of batches (Monte Carlo) and SGD steps, ≥ 1.
     seed : seed of every random stream (ρ index and purpose are mixed in).
+    progress : called with the number of replay fractions finished, after each one.
     """
     from . import validate as V
 
@@ -104,6 +107,8 @@ def replay_experiment(w: float = 0.05, rhos: tuple[float, ...] = (0.0, 0.1, 0.3,
             "sgd_final_w": float(run.theta[-1, 0]),
             "sgd_final_mu_old": float(run.theta[-1, 1]),
         })
+        if progress is not None:
+            progress(i + 1)
     return {"experiment": "replay",
             "params": {"w": w, "rhos": list(rhos), "batch": batch, "steps": steps, "seed": seed,
                        "alpha": alpha, "delta": delta, "lr": lr, "confidence": confidence},

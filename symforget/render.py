@@ -4,17 +4,20 @@ r"""Render claims and their derivations to Markdown (with LaTeX) or LaTeX fragme
 is exactly that output, and a test regenerates it and compares byte for byte. So the output is
 deterministic: no timestamps, no dependence on hash or set order, stable ``sympy.latex`` printing,
 ``\n`` line endings, and every step's verdict is the *method* that decided it (``simplify``,
-``equals``, ``numeric-50``, ``definition`` — see :class:`symforget.symbolic.derivation.Step`), not
-a floating-point residue that could change with the SymPy version.
+``equals``, ``numeric-50`` — see :class:`symforget.symbolic.derivation.Step`), not a
+floating-point residue that could change with the SymPy version. A step that is not checked
+(a definition, the output of a SymPy algorithm, an argument in words) says so and says why.
 
 A claim file holds: the id, the statement, the assumptions, every derivation step as
-``lhs = rhs`` (or ``lhs ≤ rhs``) in display math with its rule, justification and the method that
-checked it, the derivation's result and notes, how the numeric check works (the check function's
-docstring), the wrong variants the check must reject, and the command that verifies the claim.
+``lhs = rhs`` (or ``lhs ≤ rhs``, or a relation in words) in display math with its rule,
+justification and the method that checked it, the derivation's result and notes, how the numeric
+check works (the check function's docstring), the wrong variants the check must reject, and the
+command that verifies the claim. It refers only to what a reader of the repository can find:
+claim ids, modules and functions, commands.
 
-A :class:`sympy.Symbol` whose name starts with a backslash is treated as raw LaTeX (derivations
-use such symbols for notation such as ``\mathrm{BC}``); every other symbol goes through
-``sympy.latex``.
+A :class:`sympy.Symbol` whose name contains a backslash, brace, parenthesis, bar, ``=`` or a space
+is treated as raw LaTeX (derivations use such symbols for notation such as ``\mathrm{BC}`` and for
+statements in words); every other symbol goes through ``sympy.latex``.
 """
 
 from __future__ import annotations
@@ -54,6 +57,11 @@ _METHOD_TEXT = {
     "numeric-50": "50-digit evaluation at fixed pseudo-random points of the domain "
                   "(SymPy could not decide it symbolically, or the step is marked numeric-only)",
 }
+#: said once per claim file, before its derivations
+_HOW_STEPS_ARE_CHECKED = (
+    "Each step is checked as displayed: a named quantity stands for the model's own expression, "
+    "and derivatives, substitutions, sums and expectations are carried out before the two sides "
+    "are compared. A step that is not checked says what it is and what confirms it instead.")
 _METHOD_TEXT_LE = {
     "numeric-50": "lhs ≤ rhs in 50-digit evaluation at fixed pseudo-random points of the domain",
 }
@@ -148,25 +156,34 @@ def _tex_tt(text: str) -> str:
     return r"\texttt{" + _tex_escape(text) + "}"
 
 
+#: a symbol name holding any of these characters is LaTeX already (SymPy's name parser would
+#: split it at ``_``/``^`` and garble it)
+_RAW_LATEX = re.compile(r"[\\{}()|= ]")
+
+
 def latex_expr(expr: sp.Basic) -> str:
-    """``sympy.latex`` with raw-LaTeX symbols (names starting with a backslash) kept verbatim."""
+    """``sympy.latex`` with raw-LaTeX symbols (names containing a backslash, brace, parenthesis,
+    bar, ``=`` or a space) kept verbatim."""
     if isinstance(expr, str):  # never parse strings: SymPy's parser evaluates code
         raise TypeError("latex_expr takes a SymPy expression, not a string")
     expr = sp.sympify(expr)  # safe: internal
-    raw = {s: s.name for s in expr.atoms(sp.Symbol) if s.name.startswith("\\")}
+    raw = {s: s.name for s in expr.atoms(sp.Symbol) if _RAW_LATEX.search(s.name)}
     return sp.latex(expr, symbol_names=raw) if raw else sp.latex(expr)
 
 
 def _relation(step: Step) -> str:
-    return r"\le" if step.kind == "le" else "="
+    if step.kind == "le":
+        return r"\le"
+    return step.relation or "="
 
 
 def _verdict(step: Step, check: StepCheck) -> str:
-    """One sentence on what decided a step that checked (prose; code spans in backticks)."""
-    if step.kind == "def":
-        return "Not checked: a definition or notation."
-    if step.kind == "cas":  # the output of a SymPy algorithm, confirmed by the claim's check
-        return f"Not re-checked here: {check.method}."
+    """One sentence on what decided a step that checked, or what an unchecked step is and what
+    confirms it instead (prose; code spans in backticks)."""
+    if step.kind == "cas":  # the output of a SymPy algorithm, confirmed elsewhere
+        return f"Not re-checked here: {step.unchecked_reason}."
+    if not step.checked:
+        return f"Not checked: {step.unchecked_reason}."
     if step.kind == "le" and check.method in _METHOD_TEXT_LE:
         return f"Checked ({check.method}): {_METHOD_TEXT_LE[check.method]}."
     if check.method in _METHOD_TEXT:
@@ -257,12 +274,12 @@ def _render_md(claim: Claim, derivs: list[Derivation], checks: list[list[StepChe
         out += [f"- {_md_text(a)}" for a in claim.assumptions]
         out.append("")
     out += ["**Verify.**", "", "```sh", _verify_command(claim.id), "```", ""]
-    if claim.issue is not None:
-        out += [f"Tracked in issue #{claim.issue}.", ""]
     out += ["## Derivations", ""]
     if not derivs:
         out += ["No symbolic derivation is attached to this claim; it is established by the "
                 "numeric checks below.", ""]
+    else:
+        out += [_md_text(_HOW_STEPS_ARE_CHECKED), ""]
     for i, (d, cs) in enumerate(zip(derivs, checks, strict=True), start=1):
         out += [f"### {i}. {_md_text(d.title)}", ""]
         if d.assumptions:
@@ -311,6 +328,8 @@ def _render_tex(claim: Claim, derivs: list[Derivation], checks: list[list[StepCh
     if not derivs:
         out += ["No symbolic derivation is attached to this claim; it is established by the "
                 "numeric checks below.", ""]
+    else:
+        out += [_tex_text(_HOW_STEPS_ARE_CHECKED), ""]
     for i, (d, cs) in enumerate(zip(derivs, checks, strict=True), start=1):
         out += [rf"\subsubsection*{{{i}. {_tex_text(d.title)}}}", ""]
         if d.assumptions:

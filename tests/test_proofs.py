@@ -14,8 +14,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import sympy as sp
 
 from symforget import claims
+from symforget.claims.base import Claim, Evidence
+from symforget.render import render_claim
+from symforget.symbolic.derivation import Derivation, Step
 
 PROOFS = Path(__file__).resolve().parent.parent / "proofs"
 REGENERATE = "symforget derive --out proofs"
@@ -103,3 +107,39 @@ def test_readme_claims_table_lists_every_claim():
     expected = list(claims.registry())
     assert len(listed) == len(set(listed)) and set(listed) == set(expected), (
         f"README.md's claims table lists {listed}; the registry has {expected}")
+
+
+# --------------------------------------------------------------------------------------------
+# how steps are rendered
+
+
+def _fake_claim() -> Claim:
+    x = sp.Symbol("x", real=True)
+
+    def derivations() -> list[Derivation]:
+        return [Derivation("Every kind of step", (), (
+            Step(sp.Derivative(x**3, x), 3 * x**2, "differentiate", "power rule"),
+            Step(x**2, x**2 + 1, "bound", "add one", kind="le"),
+            Step(sp.Symbol("S"), x + 1, "notation", "name it", kind="def"),
+            Step(sp.Integral(x, (x, 0, 1)), sp.Rational(1, 2), "integrate", "SymPy",
+                 kind="cas", reason="the output of SymPy's `integrate`, confirmed by hand"),
+            Step(sp.Symbol("A"), sp.Symbol("B"), "imply", "a theorem", kind="argued",
+                 reason="a theorem, an argument in words", relation=r"\implies"),
+        ))]
+
+    def check(ctx, **_):
+        """Nothing to check."""
+        return Evidence(True, {}, "ok")
+
+    return Claim("fake.kinds", "every kind of step", check, derivations, issue=7)
+
+
+@pytest.mark.parametrize("fmt", ["md", "latex"])
+def test_rendered_verdicts_say_what_each_kind_of_step_is(fmt):
+    text = render_claim(_fake_claim(), fmt).text
+    assert "issue" not in text.lower()
+    assert r"\frac{d}{d x} x^{3} = 3 x^{2}" in text  # the held derivative is shown
+    assert r"S = x + 1" in text and "Not checked: a definition or notation." in text
+    assert r"A \implies B" in text and "Not checked: a theorem, an argument in words." in text
+    assert "Not re-checked here: the output of SymPy's " in text and "confirmed by hand." in text
+    assert "Checked (simplify)" in text and "Checked (numeric-50)" in text

@@ -12,7 +12,14 @@ import sympy as sp
 
 import symforget.symbolic as symbolic_pkg
 from symforget.symbolic import mixture
-from symforget.symbolic.derivation import Derivation, Step, spot_values
+from symforget.symbolic.derivation import (
+    Derivation,
+    Mean,
+    Named,
+    Step,
+    evaluate_held,
+    spot_values,
+)
 from symforget.symbolic.functions import Sigmoid, Softplus, complement_sigmoids, expand_special
 from symforget.symbolic.symbols import STUDENT, mu_n, mu_o, sigma, w, x
 
@@ -161,7 +168,92 @@ def test_inequality_steps():
 
 def test_definition_steps_are_not_checked():
     r = Step(sp.Symbol("Q"), x + 1, "def", "notation", kind="def").check()
-    assert r.ok and r.method == "definition"
+    assert r.ok and r.method == "definition" and r.detail == "a definition or notation"
+
+
+def test_unchecked_steps_say_why_and_checked_ones_do_not_pretend():
+    """An argued step must give its reason; def and cas steps have honest defaults; a checked
+    step cannot carry a reason, and only argued steps may replace the rendered relation."""
+    with pytest.raises(ValueError, match="must say why"):
+        Step(sp.Symbol("A"), sp.Symbol("B"), "Gibbs", "KL >= 0", kind="argued")
+    argued = Step(sp.Symbol("A"), sp.Symbol("B"), "Gibbs", "KL >= 0", kind="argued",
+                  reason="Gibbs' inequality, in words", relation=r"\implies")
+    res = argued.check()
+    assert res.ok and res.method == "argued" and res.detail == "Gibbs' inequality, in words"
+    assert not argued.checked and argued.unchecked_reason == "Gibbs' inequality, in words"
+    cas = Step(sp.Integral(x, (x, 0, 1)), sp.Rational(1, 2), "integrate", "SymPy", kind="cas")
+    assert "SymPy algorithm" in cas.unchecked_reason and cas.check().method == "sympy-output"
+    with pytest.raises(ValueError, match="reason= is only for"):
+        Step(x, x, "eq", "not a reason", reason="trust me")
+    with pytest.raises(ValueError, match="relation= is only for argued"):
+        Step(x, x + 0 * x, "eq", "x", relation=r"\implies")
+    with pytest.raises(ValueError, match="kind="):
+        Step(x, x, "eq", "x", kind="assumed")  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- held forms
+
+
+def test_held_derivative_is_shown_and_still_checked():
+    """A held derivative prints as a derivative and the check differentiates it."""
+    held = sp.Derivative(sp.log(w * x + 1 - w), w)
+    assert r"\partial" in sp.latex(held)
+    good = Step(held, (x - 1) / (w * x + 1 - w), "differentiate", "d/dw log")
+    assert good.check().ok and good.check().method == "simplify"
+    bad = Step(held, x / (w * x + 1 - w), "differentiate", "forgot the -1")
+    assert not bad.check().ok
+
+
+def test_held_substitution_is_simultaneous():
+    """|_{a=b, b=a} swaps: the label swap of a mixture is the mixture with swapped components."""
+    a_, b_ = sp.symbols("a b", positive=True)
+    swap = sp.Subs(w * a_ + (1 - w) * b_, (w, a_, b_), (1 - w, b_, a_))
+    assert Step(swap, w * a_ + (1 - w) * b_, "swap", "label swap").check().ok
+    assert not Step(swap, (1 - w) * a_ + w * b_, "swap", "wrong").check().ok
+    assert evaluate_held(sp.Subs(a_ * b_**2, (a_, b_), (b_, a_))) == b_ * a_**2
+
+
+def test_named_quantity_prints_its_name_and_is_checked_through_its_value():
+    value = sp.exp(-(x**2) / 2) / sp.sqrt(2 * sp.pi)
+    phi = Named(r"\varphi_0", value)
+    assert sp.latex(phi) == r"\varphi_0" and sp.latex(2 * phi) == r"2 \varphi_0"
+    assert sp.latex(phi**2) == r"\left(\varphi_0\right)^{2}"  # no double superscripts
+    assert phi.free_symbols == {x}  # the name is not a symbol: nothing to sample
+    assert evaluate_held(phi) == value
+    assert Step(phi * sp.exp(x**2 / 2), 1 / sp.sqrt(2 * sp.pi), "cancel", "x").check().ok
+    assert not Step(phi * sp.exp(x**2 / 2), 1 / sp.sqrt(sp.pi), "cancel", "x").check().ok
+    # SymPy rebuilds it (subs, xreplace) without losing the name
+    moved = phi.subs(x, x + 1)
+    assert isinstance(moved, Named) and moved.name == r"\varphi_0"
+    assert evaluate_held(moved) == value.subs(x, x + 1)
+    with pytest.raises(TypeError):
+        Named(r"\varphi_0", "exp(-x**2/2)")  # never a string (SymPy's parser evaluates code)
+
+
+def test_mean_applies_linearity_only_where_it_holds():
+    r_, m_ = sp.symbols("r m", positive=True)
+    lin = Mean((r_ - w) / (w * (1 - w)), {r_: m_}, "P", x)
+    assert r"\mathbb{E}_{P}" in sp.latex(lin)
+    assert Step(-lin, (w - m_) / (w * (1 - w)), "linearity", "E linear").check().ok
+    assert not Step(-lin, (m_ - w) / (w * (1 - w)), "linearity", "sign").check().ok
+    squared = Step(Mean(r_**2, {r_: m_}, "P", x), m_**2, "linearity", "E[r^2] != E[r]^2").check()
+    assert not squared.ok and squared.method == "held form" and "not affine" in squared.detail
+    weighted = Step(Mean(x * r_, {r_: m_}, "P", x), x * m_, "linearity", "x is random").check()
+    assert not weighted.ok and "depends on" in weighted.detail
+    logged = Step(Mean(sp.log(r_), {r_: m_}, "P", x), sp.log(m_), "linearity", "Jensen").check()
+    assert not logged.ok and "not polynomial" in logged.detail
+    assert isinstance(lin.subs(w, sp.Rational(1, 3)), Mean)  # rebuilt by SymPy
+
+
+def test_numeric_check_fails_when_a_side_is_not_a_number():
+    """A side that does not evaluate to a number (here a symbolic product) is a failed check,
+    not an exception and not a pass."""
+    i, d = sp.Symbol("i", integer=True, positive=True), sp.Symbol("d", integer=True, positive=True)
+    u = sp.IndexedBase("u")
+    step = Step(sp.Product(sp.exp(-u[i] ** 2), (i, 1, d)), sp.exp(-sp.Sum(u[i] ** 2, (i, 1, d))),
+                "exp-sum", "symbolic dimension", numeric_only=True)
+    res = step.check()
+    assert not res.ok and "finite number" in res.detail
 
 
 def test_derivation_ok_iff_every_step_checks():

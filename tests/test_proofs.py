@@ -7,10 +7,12 @@ them into a temporary directory and compares byte for byte with the checked-in c
 from __future__ import annotations
 
 import difflib
+import importlib
 import os
 import re
 import subprocess
 import sys
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ import sympy as sp
 
 from symforget import claims
 from symforget.claims.base import Claim, Evidence
-from symforget.render import render_claim
+from symforget.render import latex_expr, render_claim
 from symforget.symbolic.derivation import Derivation, Step
 
 PROOFS = Path(__file__).resolve().parent.parent / "proofs"
@@ -110,7 +112,115 @@ def test_readme_claims_table_lists_every_claim():
 
 
 # --------------------------------------------------------------------------------------------
-# how steps are rendered
+# proofs/ speaks to its readers: every reference can be found, every step shows its claim
+
+#: dotted names in prose: ``family.name`` claim ids and ``module.attr`` code references
+_DOTTED = re.compile(r"(?<![\w./\\-])([a-z][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)+)(?![\w])")
+#: file types a proof may link to (the file must exist)
+_FILE_TYPES = {"md", "tex", "py", "toml"}
+#: packages a proof may name by their import path
+_PACKAGES = ("symforget", "sympy", "scipy", "numpy", "mpmath")
+
+
+@cache
+def _resolves(dotted: str) -> bool:
+    """True iff ``dotted`` names an importable object: a module of ``_PACKAGES`` or of
+    symforget (``model.fkl_grad`` = ``symforget.model.fkl_grad``), then attributes."""
+    parts = dotted.split(".")
+    prefixes = [""] if parts[0] in _PACKAGES else ["symforget.", "symforget.symbolic.",
+                                                    "symforget.claims."]
+    for prefix in prefixes:
+        for k in range(len(parts), 0, -1):
+            try:
+                obj = importlib.import_module(prefix + ".".join(parts[:k]))
+            except ImportError:
+                continue
+            try:
+                for attr in parts[k:]:
+                    obj = getattr(obj, attr)
+            except AttributeError:
+                break
+            return True
+    return False
+
+
+def _unresolved_references(text: str, registered: set[str]) -> list[str]:
+    text = text.replace("\\_", "_")  # Markdown escapes
+    bad = []
+    for dotted in _DOTTED.findall(text):
+        if all(len(part) == 1 for part in dotted.split(".")):
+            continue  # i.e., e.g., a.e.
+        if dotted in registered or _resolves(dotted):
+            continue
+        if dotted.rsplit(".", 1)[1] in _FILE_TYPES and any(
+                (root / dotted).is_file() for root in (PROOFS, PROOFS.parent)):
+            continue  # a file of proofs/ or of the repository root (e.g. a link in index.md)
+        bad.append(dotted)
+    return bad
+
+
+def test_reference_scanner_catches_unknown_claims_and_accepts_real_ones():
+    registered = set(claims.registry())
+    text = ("see rkl.drift\\_identity and `symforget.symbolic.fkl.mean_resp`, i.e. "
+            "model.fkl\\_grad, scipy.stats.binom, [link](fkl.em\\_identity.md); not "
+            "beyond.any\\_family nor rkl.drift_bound nor [link](rkl.drift_bound.md)")
+    assert _unresolved_references(text, registered) == [
+        "beyond.any_family", "rkl.drift_bound", "rkl.drift_bound.md"]
+
+
+def test_proofs_refer_only_to_what_a_reader_can_find():
+    """No issue numbers, no spec file outside the repository, and every dotted name is a
+    registered claim id or an importable module/function."""
+    registered = set(claims.registry())
+    problems = []
+    for path in sorted(PROOFS.glob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        for pattern in (r"issue\s*#", r"CLAIMS\.md", r"Tracked in"):
+            if re.search(pattern, text, re.I):
+                problems.append(f"{path.name}: mentions {pattern!r}")
+        problems += [f"{path.name}: {name} is neither a registered claim nor importable"
+                     for name in _unresolved_references(text, registered)]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.fixture(scope="module")
+def all_steps() -> list[tuple[str, str, int, Step]]:
+    """Every step of every registered claim's derivations (claim id, title, number, step)."""
+    out = []
+    for cid, claim in claims.registry().items():
+        for d in claim.derivations():
+            out += [(cid, d.title, j, s) for j, s in enumerate(d.steps, start=1)]
+    return out
+
+
+def test_no_step_shows_the_same_expression_on_both_sides(all_steps):
+    """``X = X`` or ``0 = 0`` hides what a step claims: the side SymPy would evaluate must be
+    held (Derivative, Subs, Named …). No kind of step is exempt (a definition names something
+    new, so its sides differ too)."""
+    same = [f"{cid} / {title}, step {j} ({s.rule}): {latex_expr(s.lhs)}"
+            for cid, title, j, s in all_steps if latex_expr(s.lhs) == latex_expr(s.rhs)]
+    assert not same, "steps rendered as X = X:\n" + "\n".join(same)
+
+
+def test_every_unchecked_step_says_what_it_is(all_steps):
+    """No generic 'definition or notation' verdicts: an argued step names its argument, a
+    definition is rendered := and is a definition, and the key step of the drift identity is
+    checked."""
+    for cid, title, j, s in all_steps:
+        if s.checked:
+            continue
+        where = f"{cid} / {title}, step {j} ({s.rule})"
+        assert s.unchecked_reason, where
+        assert s.kind != "argued" or s.reason, where  # an argument in words is named
+        assert s.reason, f"{where}: give the step its own reason, not the generic default"
+        assert s.kind == "def" or "definition" not in s.reason, where
+    assemble = [s for cid, _, _, s in all_steps
+                if cid == "rkl.drift_identity" and s.rule == "assemble"]
+    assert assemble and all(s.kind == "eq" for s in assemble)
+    result = assemble[0].check()
+    assert result.ok and result.method in ("simplify", "equals"), result
+    for path in sorted(PROOFS.glob("*.md")):
+        assert "definition or notation" not in path.read_text(encoding="utf-8"), path.name
 
 
 def _fake_claim() -> Claim:

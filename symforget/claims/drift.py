@@ -180,7 +180,7 @@ def check_drift_asymptotics(ctx: Context, rate: Any = RATE, constant: Any = CONS
     (the series coefficients a_n(c) derived twice: termwise with Euler moments, and from the
     λ-resummed form). Numeric: the cosh-form and direct quadratures agree with the certified
     series; the Euler moments ∫s^{2j}sech = 2(π/2)^{2j+1}|E_{2j}| by mpmath quadrature.
-    Rate: on a Δ ladder (quick: 20–60 at ``ctx.dps`` digits; full: 20–200 at 50 digits) the
+    Rate: on a Δ ladder (quick: 20–60 at the run's ``--dps`` digits; full: 20–200 at 50 digits) the
     least-squares slope of log(mΔ) against Δ² equals ``rate`` within a tolerance derived from
     a_1 (plus 3 standard errors); the raw slope of log m is reported. Constant: at the largest
     Δ, m·Δ·e^{−rate·Δ²}/(√((1−w)/w)·(1 + a1/Δ² + a2/Δ⁴ + a3/Δ⁶)) equals ``constant`` within

@@ -436,7 +436,8 @@ register(Claim(
     derivations=sym.mass_forgetting_derivations,
     assumptions=("P_train = P_new = φ_{μn*}, μn = μn* (means frozen in the dynamics)",
                  "μo ≠ μn*; whitened Δ = |μo − μn|/σ",
-                 "CLAIMS.md's '~1/(χ² t)' for the logit flow is corrected to (2χ² t)^{-1/2}"),
+                 "the logit flow decays like (2χ² t)^{-1/2}, not like the EM map's 1/(χ² t) "
+                 "(the decay-law derivation)"),
     mutants={
         "curvature_half_exponent": {"curvature": sp.exp(delta**2 / 2) - 1},
         "plain_rate_half": {"plain_rate": CHI2 / 2},

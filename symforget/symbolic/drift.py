@@ -1,4 +1,5 @@
-r"""Misassignment probability: representations, bound and asymptotic series (CLAIMS.md §3).
+r"""Misassignment probability: representations, bound and asymptotic series (claims
+``rkl.drift_bc_bound``, ``rkl.drift_asymptotics``).
 
 In whitened 1-D units (σ = 1, μo = 0, μn = Δ > 0) with :math:`c = \log\frac{w}{1-w}` the
 student's log-odds of the *new* component at x are, from :func:`mixture.log_odds`,
@@ -10,7 +11,7 @@ student's log-odds of the *new* component at x are, from :func:`mixture.log_odds
 Everything below is *derived* from that integrand (checked steps, see
 :class:`~symforget.symbolic.derivation.Derivation`):
 
-* the cosh representation (CLAIMS.md) :math:`m = \varphi(x_0)\int e^{-t^2/2-(c/\Delta)t}
+* the cosh representation :math:`m = \varphi(x_0)\int e^{-t^2/2-(c/\Delta)t}
   /(2\cosh(\Delta t/2))\,dt` and its s-frame form (s = Δt/2)
   :math:`m = \frac{\varphi(x_0)}{\Delta}\int e^{-2s(s+c)/\Delta^2}\operatorname{sech}s\,ds`;
 * the termwise series :math:`\tfrac12\operatorname{sech}(v) = \sum_k(-1)^k e^{-(2k+1)|v|}`, whose
@@ -38,7 +39,7 @@ from functools import cache
 
 import sympy as sp
 
-from .derivation import Derivation, Step
+from .derivation import Derivation, Named, Step
 from .functions import Sigmoid
 from .gauss import STATED, log_normal_pdf, normal_pdf
 from .mixture import log_odds
@@ -124,7 +125,7 @@ def log_phi_x0() -> sp.Expr:
 
 
 def cosh_integrand_t() -> sp.Expr:
-    r"""The CLAIMS.md cosh form integrand :math:`e^{-t^2/2-(c/\Delta)t}/(2\cosh(\Delta t/2))`
+    r"""The cosh form integrand :math:`e^{-t^2/2-(c/\Delta)t}/(2\cosh(\Delta t/2))`
     (multiply by φ(x0) and integrate over t ∈ ℝ)."""
     return sp.exp(-t**2 / 2 - (c / D) * t) / (2 * sp.cosh(D * t / 2))
 
@@ -193,7 +194,7 @@ def log_bc_bound() -> sp.Expr:
 
 def grad_bound(prefactor: sp.Expr = sp.S.Half,
                exponent: sp.Expr = -sp.S.One / 8) -> tuple[sp.Expr, tuple[sp.Symbol, ...]]:
-    r"""Bound on :math:`|\partial L_R/\partial\mu_o|` at μo = μo* (CLAIMS.md §3) and its
+    r"""Bound on :math:`|\partial L_R/\partial\mu_o|` at μo = μo* (``rkl.drift_bc_bound``) and its
     arguments (w, Δ, α, Δ*): :math:`p\,w[\sqrt{(1-w)/w}\,\Delta e^{e\Delta^2} +
     \sqrt{(1-\alpha)/\alpha}\,\Delta^* e^{e\Delta^{*2}}]` with the stated prefactor p = ½ and
     exponent e = −1/8 (from |∇| ≤ w(m_q Δ + m_p Δ*) and the misassignment bound)."""
@@ -291,7 +292,7 @@ def cosh_derivation() -> Derivation:
         Step(sp.Symbol(r"m(w,\Delta)"),
              sp.Integral(normal_pdf(x, 0, 1) * sp.Symbol("r_n"), (x, -sp.oo, sp.oo)),
              "definition", r"$m = \mathbb E_{x\sim\varphi_0}[r_n^q(x)]$, μo = 0, μn = Δ, σ = 1",
-             kind="def"),
+             kind="def", reason="a definition (the misassignment probability)"),
         Step(new_log_odds(), D * (x - xx0), "log-odds",
              r"the new-component log-odds $-z_q$ of mixture.log_odds are linear in x and vanish "
              r"at $x_0 = \Delta/2 + c/\Delta$, $c = \log\frac{w}{1-w}$"),
@@ -303,7 +304,7 @@ def cosh_derivation() -> Derivation:
         Step(half + 1 / half, 2 * sp.cosh(D * t / 2), "cosh", r"$e^{v} + e^{-v} = 2\cosh v$"),
         Step(sp.exp(-xx0 * t - t**2 / 2) * half, sp.exp(-t**2 / 2 - (c / D) * t), "combine",
              r"$x_0 - \Delta/2 = c/\Delta$: the integrand is $\varphi(x_0)e^{-t^2/2-(c/\Delta)t}"
-             r"/(2\cosh(\Delta t/2))$ (the CLAIMS.md cosh form)"),
+             r"/(2\cosh(\Delta t/2))$ (the cosh form)"),
         Step(cosh_t.subs(t, 2 * s / D) * 2 / D,
              sp.exp(cosh_log_prefactor_s() + cosh_exponent_s()) / sp.cosh(s),
              "substitute", r"$t = 2s/\Delta$, $dt = (2/\Delta)\,ds$: the s-frame form"),
@@ -313,9 +314,8 @@ def cosh_derivation() -> Derivation:
              r"$\frac12\operatorname{sech}v = \sum_k (-1)^k e^{-(2k+1)|v|}$ turns the cosh form "
              r"into $m = \varphi(x_0)\sum_k(-1)^k[R(\beta_k - b) + R(\beta_k + b)]$, "
              r"$\beta_k = (k+\frac12)\Delta$, $b = c/\Delta$, with the half-line Gaussian "
-             r"integral R in closed form (next step; also confirmed by 50-digit quadrature in "
-             r"the claim's check)", kind="def"),
-        Step(sp.diff(mills_val, a_sym) - a_sym * mills_val, sp.Integer(-1), "ODE",
+             r"integral R in closed form (the next step is a second route)"),
+        Step(sp.Derivative(mills_val, a_sym) - a_sym * mills_val, sp.Integer(-1), "ODE",
              r"$R'(a) = aR(a) - 1$ (differentiate under the integral, integrate by parts) and "
              r"$R(a)\to 0$ as $a\to\infty$ determine R; the closed form satisfies both"),
         Step(sp.exp(log_phi_x0()) * mills_ratio((k + sp.Rational(1, 2)) * D - c / D),
@@ -345,6 +345,8 @@ def bc_bound_derivation() -> Derivation:
     B = sp.Symbol("B", positive=True)
     pa = w * normal_pdf(x, 0, 1)
     pb = (1 - w) * normal_pdf(x, D, 1)
+    phi_0 = Named(r"\varphi_0", normal_pdf(x, 0, 1))
+    phi_d = Named(r"\varphi_\Delta", normal_pdf(x, D, 1))
     steps = (
         Step((sp.sqrt(A) - sp.sqrt(B)) ** 2, A + B - 2 * sp.sqrt(A * B), "expand",
              "a square is non-negative, so A + B ≥ 2√(AB)"),
@@ -354,13 +356,14 @@ def bc_bound_derivation() -> Derivation:
         Step(pb / (pa + pb), sp.sqrt(pb / pa) / 2, "apply",
              r"$A = (1-w)\varphi_\Delta$, $B = w\varphi_0$: $r_n \le \tfrac12\sqrt{(1-w)"
              r"\varphi_\Delta/(w\varphi_0)}$ pointwise", kind="le"),
-        Step(normal_pdf(x, 0, 1) * sp.sqrt(pb / pa) / 2,
-             sp.sqrt((1 - w) / w) * sp.sqrt(normal_pdf(x, 0, 1) * normal_pdf(x, D, 1)) / 2,
+        Step(phi_0 * sp.sqrt((1 - w) * phi_d / (w * phi_0)) / 2,
+             sp.sqrt((1 - w) / w) * sp.sqrt(phi_0 * phi_d) / 2,
              "simplify", r"$\varphi_0\sqrt{\varphi_\Delta/\varphi_0} = \sqrt{\varphi_0"
              r"\varphi_\Delta}$; integrating gives $\tfrac12\sqrt{(1-w)/w}\,\mathrm{BC}$"),
-        Step(sp.Symbol(r"\tfrac12\sqrt{(1-w)/w}\,\mathrm{BC}"),
+        Step(sp.sqrt((1 - w) / w) * Named(r"\mathrm{BC}", STATED["bc"].subs(delta, D)) / 2,
              sp.sqrt((1 - w) / w) * sp.exp(-D**2 / 8) / 2, "closed form",
-             r"$\mathrm{BC} = e^{-\Delta^2/8}$ (claim gauss.closed_forms)", kind="def"),
+             r"$\mathrm{BC} = \int\sqrt{\varphi_0\varphi_\Delta} = e^{-\Delta^2/8}$ "
+             r"(claim gauss.closed_forms)"),
         Step(sp.exp(log_phi_x0()) * sp.sqrt(2 * sp.pi) * sp.exp((c / D) ** 2 / 2) / 2,
              bc_bound(), "second route",
              r"cosh form with $\operatorname{sech}\le 1$: $m \le \varphi(x_0)\int "
@@ -370,8 +373,8 @@ def bc_bound_derivation() -> Derivation:
     )
     return Derivation(
         "Bhattacharyya bound on the misassignment probability",
-        (r"$w\in(0,1)$, Δ ≥ 0, σ = 1; the AM–GM step holds for any densities "
-         "(see beyond.any_family)",),
+        (r"$w\in(0,1)$, Δ ≥ 0, σ = 1; the AM–GM step holds for any two densities, "
+         "not only Gaussians",),
         steps,
         result=sp.sqrt((1 - w) / w) * sp.exp(-D**2 / 8) / 2,
         notes=("Sharp: at Δ = 0, w = ½ both sides equal ½ (m = 1 − w = ½), so the constant ½ "
@@ -404,14 +407,17 @@ def symmetry_derivation() -> Derivation:
              r"Δ → −Δ with x → −x (φ0 even): $m(w,-\Delta) = m(w,\Delta)$"),
         Step(Sigmoid(z).subs(D, 0), Sigmoid(-c), "Δ = 0",
              r"$r_n \equiv \operatorname{sigmoid}(-c) = 1 - w$, so $m(w, 0) = 1 - w$"),
-        Step(sp.exp(-D**2 / 2) * (1 - sp.Symbol("m_*")), sp.Symbol("m_*"), "fixed point",
+        Step(sp.Subs(sp.exp(-D**2 / 2) * (1 - sp.exp(D**2 / 2) * sp.Symbol("m_*")),
+                     sp.Symbol("m_*"), sp.exp(-D**2 / 2) / 2),
+             sp.exp(-D**2 / 2) / 2, "fixed point",
              r"at $c = \Delta^2/2$ the reflection maps c to −c: $m_* = e^{-\Delta^2/2}"
-             r"(1 - e^{\Delta^2/2}m_*)$, so $m(c{=}\Delta^2/2) = \tfrac12 e^{-\Delta^2/2}$",
-             kind="def"),
+             r"(1 - e^{\Delta^2/2}m_*)$, solved by $m(c{=}\Delta^2/2) = \tfrac12 e^{-\Delta^2/2}$"),
         Step(sp.Symbol(r"x_0 \ge 0"), sp.Symbol(r"m \le \tfrac12"), "bound",
              r"if $c \ge -\Delta^2/2$ then $x_0 \ge 0$ and $\operatorname{sigmoid}"
              r"(\Delta(x-x_0)) \le \operatorname{sigmoid}(\Delta x)$, whose φ0-mean is ½: the "
-             r"reflection $1 - m(c-\Delta^2)$ never cancels for $c \ge \Delta^2/2$", kind="def"),
+             r"reflection $1 - m(c-\Delta^2)$ never cancels for $c \ge \Delta^2/2$",
+             kind="argued", relation=r"\implies",
+             reason="monotonicity of the sigmoid and the symmetry of φ0, an argument in words"),
     )
     return Derivation(
         "Symmetries of the misassignment probability",
@@ -429,7 +435,7 @@ def monotonicity_derivation() -> Derivation:
     z = D * x - D**2 / 2 - c
     sig = Sigmoid(z)
     phi0 = normal_pdf(x, 0, 1)
-    dsig = sp.diff(sig, D)
+    dsig = sp.Derivative(sig, D)
     steps = (
         Step(dsig, sig * (1 - sig) * (x - D), "differentiate",
              r"$\partial_\Delta \operatorname{sigmoid}(\Delta x - \Delta^2/2 - c) = "
@@ -437,8 +443,9 @@ def monotonicity_derivation() -> Derivation:
         Step(sp.Integral(phi0 * x * sig * (1 - sig), (x, -sp.oo, sp.oo)),
              sp.Integral(phi0 * sp.diff(sig * (1 - sig), x), (x, -sp.oo, sp.oo)),
              "Stein", r"$\mathbb E[x\,g(x)] = \mathbb E[g'(x)]$ for $x\sim N(0,1)$ "
-             "(integration by parts; $x\\varphi_0 = -\\varphi_0'$)", kind="def"),
-        Step(sp.diff(sig * (1 - sig), x) - D * sig * (1 - sig),
+             "(integration by parts; $x\\varphi_0 = -\\varphi_0'$)", kind="argued",
+             reason="Stein's identity (integration by parts), an argument in words"),
+        Step(sp.Derivative(sig * (1 - sig), x) - D * sig * (1 - sig),
              -2 * D * sig**2 * (1 - sig), "simplify",
              r"$\Delta\sigma'' - \Delta\sigma' = -2\Delta\sigma'\sigma = "
              r"-2\Delta\,r_n^2 r_o$ (σ = r_n, 1 − σ = r_o)"),
@@ -463,29 +470,34 @@ def asymptotic_derivation(n_terms: int = 4) -> Derivation:
              / sp.sqrt(2 * sp.pi) * gauss,
              "complete the square", r"$m = \sqrt{\tfrac{1-w}{w}}\frac{e^{-\Delta^2/8}}"
              r"{\Delta\sqrt{2\pi}}\int e^{-(2s+c)^2/(2\Delta^2)}\operatorname{sech}s\,ds$"),
-        Step(sp.Symbol(r"e^{-(2s+c)^2/(2\Delta^2)}"),
+        Step(gauss,
              sp.Sum((-1) ** k * (2 * s + c) ** (2 * k) / (sp.factorial(k) * (2 * D**2) ** k),
                     (k, 0, sp.oo)),
              "Taylor", "expand the Gaussian factor; the remainder after N terms is bounded by "
              "the next term (alternating Taylor series of e^{-y}, y ≥ 0), so integrating "
-             "termwise gives an asymptotic series with error O(Δ^{-2N})", kind="def"),
+             "termwise gives an asymptotic series with error O(Δ^{-2N})"),
     ]
     steps.append(Step(
         sp.Integral(sp.cosh(lam * s) * sp.sech(s), (s, -sp.oo, sp.oo)),
         sp.pi * sp.sec(sp.pi * lam / 2), "generating function",
         r"for $|\lambda| < 1$ (residues at $s = i\pi(k+\frac12)$); its even Taylor "
-        r"coefficients at λ = 0 are the moments — confirmed by 50-digit quadrature in the "
-        r"claim's check", kind="def"))
+        r"coefficients at λ = 0 are the moments (next steps)", kind="argued",
+        reason="a contour integral (residues), an argument in words; the moments it generates "
+               "(next steps) are confirmed by mpmath quadrature in the claim's check"))
     for j in range(4):
         steps.append(Step(
-            sp.diff(sp.pi * sp.sec(sp.pi * lam / 2), lam, 2 * j).subs(lam, 0), euler_moment(j),
+            sp.Subs(sp.Derivative(sp.pi * sp.sec(sp.pi * lam / 2), (lam, 2 * j)), lam, 0),
+            euler_moment(j),
             "Euler moment", f"∫ s^{2 * j} sech s ds = ∂_λ^{2 * j}[π sec(πλ/2)] at 0 = "
             f"2 (π/2)^{2 * j + 1} |E_{2 * j}|, E_{2 * j} = {sp.euler(2 * j)}"))
     coeffs = series_coefficients(n_terms)
     for n, a_n in enumerate(coeffs):
         steps.append(Step(sp.Symbol(f"a_{n}"), a_n, "collect",
                           f"coefficient of Δ^(-{2 * n}): binomial expansion of (2s+c)^{2 * n}, "
-                          "even moments only, divided by ∫sech = π", kind="def"))
+                          "even moments only, divided by ∫sech = π", kind="def",
+                          reason="the coefficient as computed termwise "
+                                 "(drift.series_coefficients); the last step re-derives all of "
+                                 "them by a second route"))
     # second route, re-expanded in u = 1/Δ² with λ = 2c/Δ² = 2cu: multiply truncated series
     order = n_terms
     ser = lambda e: sp.series(e, u, 0, order).removeO()  # noqa: E731
@@ -496,10 +508,11 @@ def asymptotic_derivation(n_terms: int = 4) -> Derivation:
     prod = sp.expand(gauss_c * sec_ * sp.expand(inner))
     check = sum(prod.coeff(u, n) * u**n for n in range(order))
     steps.append(Step(
-        sp.expand(check), sp.expand(asymptotic_ratio(n_terms).subs(D, 1 / sp.sqrt(u))),
+        Named(r"\tilde S(u)", sp.expand(check)), asymptotic_ratio(n_terms).subs(D, 1 / sp.sqrt(u)),
         "resum", r"second route: $\int s^{2j}\cosh(\lambda s)\operatorname{sech}s\,ds = "
-        r"\pi\partial_\lambda^{2j}\sec(\pi\lambda/2)$ at $\lambda = 2c/\Delta^2$, re-expanded in "
-        r"$u = \Delta^{-2}$, reproduces the same coefficients"))
+        r"\pi\partial_\lambda^{2j}\sec(\pi\lambda/2)$ at $\lambda = 2c/\Delta^2$; "
+        r"$\tilde S(u)$ = $e^{-c^2u/2}\sec(\pi cu)\sum_j u^jQ_j(\tan^2(\pi cu))$ expanded in "
+        rf"$u = \Delta^{{-2}}$ to $O(u^{{{order}}})$ reproduces the same coefficients"))
     return Derivation(
         "Asymptotic series of the misassignment probability",
         (r"σ = 1, μo = 0, μn = Δ → ∞ at fixed $c = \log\frac{w}{1-w}$",),

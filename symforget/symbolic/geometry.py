@@ -43,15 +43,17 @@ from functools import cache, lru_cache
 
 import sympy as sp
 
-from .derivation import Derivation, Step
+from .derivation import Derivation, Named, Step
 from .functions import Sigmoid
-from .gauss import log_normal_pdf
+from .gauss import log_normal_pdf, normal_pdf
 from .mixture import (
     component_hessian_weights,
     fisher_spec,
     log_odds,
     log_p,
     log_q,
+    mixture_pdf,
+    responsibility_old,
     rkl_hess_spec,
     rkl_loss_spec,
     score,
@@ -198,11 +200,12 @@ def _flat_matrix(entries: tuple[sp.Expr, ...]) -> sp.Matrix:
     return sp.Matrix(3, 3, list(entries))
 
 
-def _entry_steps(lhs: sp.Matrix, rhs: sp.Matrix, rule: str, why: str,
-                 symmetric: bool = True) -> list[Step]:
-    """One checkable scalar step per matrix entry (upper triangle if ``symmetric``)."""
-    idx = _upper() if symmetric else [(i, j) for i in range(lhs.rows) for j in range(lhs.cols)]
-    return [Step(lhs[i, j], rhs[i, j], rule, f"{why} [entry {i},{j}]") for i, j in idx]
+#: LaTeX names of the coordinates (w, μo, μn), for matrix entries
+_IDX = ("w", r"\mu_o", r"\mu_n")
+#: the components of the student, for superscripts
+_COMP = ("o", "n")
+#: θ = θ* as one simultaneous substitution (held in steps, so they show it)
+_STAR_VARS, _STAR_VALS = tuple(THETA_STAR), tuple(THETA_STAR.values())
 
 
 @lru_cache(maxsize=1)
@@ -228,33 +231,44 @@ def hessian_is_fisher_derivation() -> Derivation:
              "differentiate twice",
              r"$\nabla^2\!\int q\log(q/p^*) = \int\nabla^2 q\,(\log(q/p^*)+1)"
              r" + \int\nabla q\nabla q^\top/q$, $\int\nabla^2 q = 0$, "
-             r"$\ell = \log(q/p^*)$ (the structure of rkl_hess_spec)", kind="def"),
-        Step(log_q().subs(THETA_STAR), log_p(), "substitute θ*",
-             r"the stable $\log q_\theta$ at $\theta^*$ is $\log p^*$"),
-        Step(lr_expr.subs(THETA_STAR), sp.Integer(0), "substitute θ*",
+             r"$\ell = \log(q/p^*)$ (the structure of rkl_hess_spec)", kind="argued",
+             reason="differentiation under the integral sign twice, an argument in words "
+                    "(`rkl_hess_spec` is built on it); at θ* the claim's check compares "
+                    "`rkl_hessian` and central finite differences of `rkl_grad` with `fisher`"),
+        Step(sp.Subs(Named(r"\log q_\theta", log_q()), _STAR_VARS, _STAR_VALS),
+             Named(r"\log p^*", log_p()), "substitute θ*",
+             r"the stable $\log q_\theta$ (mixture.log_q) at $\theta^*$ is the stable "
+             r"$\log p^*$ (mixture.log_p)"),
+        Step(sp.Subs(Named(r"\ell", lr_expr), _STAR_VARS, _STAR_VALS), sp.Integer(0),
+             "substitute θ*",
              r"hence the specs' log-ratio $\ell$ vanishes identically in x at $\theta^*$"),
     ]
     for c, (hc, fc) in enumerate(zip(hs.components, fs.components, strict=True)):
-        steps.append(Step(sp.Matrix([hc.mean, hc.scale]).subs(THETA_STAR)
-                          .norm() ** 2,
-                          sp.Matrix([fc.mean, fc.scale]).subs(THETA_STAR)
-                          .norm() ** 2,
-                          "compare components",
-                          f"component {c}: the two specs integrate against the same Gaussian"))
+        for part, name in (("mean", "m"), ("scale", "s")):
+            steps.append(Step(
+                Named(rf"{name}_{_COMP[c]}^{{\nabla^2 L_R}}", getattr(hc, part)),
+                Named(rf"{name}_{_COMP[c]}^{{I}}", getattr(fc, part)), "compare components",
+                f"component {_COMP[c]}: the Hessian spec and the Fisher spec integrate against "
+                f"the same Gaussian (equal {part}s)"))
     names = ("old", "new")
     for c in range(2):
         weight = sp.sympify(fs.components[c].weight)  # safe: internal
         hess = _flat_matrix(hs.integrands[c])
         fish = _flat_matrix(fs.integrands[c])
         for i, j in _upper():
-            lhs = at_star(hess[i, j].xreplace({lr_expr: ell}))
+            lhs = Named(rf"\mathcal H^{{({_COMP[c]})}}_{{{_IDX[i]}{_IDX[j]}}}(\theta^*)",
+                        at_star(hess[i, j].xreplace({lr_expr: ell})))
             rhs = at_star(h_w[c][i][j] * ell + weight * fish[i, j])
             steps.append(Step(lhs, rhs, "read the spec",
-                              f"{names[c]} component, entry ({i},{j}): Hessian integrand = "
-                              r"$H_c\,\ell$ + Fisher integrand ($\pi_c\,s_is_j$)"))
-    steps.append(Step(ell, sp.Integer(0), "substitute θ*",
+                              rf"{names[c]} component, entry $({_IDX[i]}, {_IDX[j]})$: the "
+                              r"Hessian spec's integrand $\mathcal H$ at $\theta^*$ is "
+                              r"$H_c\,\ell$ + the Fisher spec's integrand ($\pi_c\,s_is_j$)"))
+    steps.append(Step(sp.Symbol(r"\nabla^2 L_R(\theta^*)"), sp.Symbol(r"I(\theta^*)"),
+                      "substitute θ*",
                       r"$\ell \equiv 0$ at $\theta^*$: the Hessian integrands are the Fisher "
-                      "integrands, so ∇²L_R(θ*) = I(θ*)", kind="def"))
+                      "integrands, so ∇²L_R(θ*) = I(θ*)", kind="argued",
+                      reason="the conclusion of the steps above, in words; the claim's check "
+                             "compares `rkl_hessian` at θ* with `fisher` on an (α, Δ) grid"))
     return Derivation(
         "Hessian of the reverse KL at the target equals the Fisher information",
         (r"$q_\theta = w\varphi_{\mu_o} + (1-w)\varphi_{\mu_n}$, "
@@ -276,34 +290,43 @@ def separated_limit_derivation() -> Derivation:
     A, C, K = fisher_decomposition()
     L = separated_limit()
     steps: list[Step] = [
-        Step(Sigmoid(log_odds(w, mu_o, mu_n)), r, "notation",
+        Step(r, Sigmoid(log_odds(w, mu_o, mu_n)), "notation",
              r"$r = r_o^q = \operatorname{sigmoid}(z_q)$, $1 - r = \operatorname{sigmoid}(-z_q)$",
-             kind="def"),
+             kind="def", reason="notation: $r$ is the old-component responsibility"),
     ]
-    for i, v in enumerate(STUDENT):
-        steps.append(Step(sigmoids_to_r(s_stable[i]), s_r[i], "rewrite",
-                          f"score component ∂/∂{v.name} of the stable log q, with r"))
+    for i in range(len(STUDENT)):
+        score_i = Named(rf"\partial_{{{_IDX[i]}}}\log q_\theta", sigmoids_to_r(s_stable[i]))
+        steps.append(Step(score_i, s_r[i], "rewrite",
+                          rf"score component $\partial/\partial {_IDX[i]}$ of the stable "
+                          r"$\log q_\theta$ (mixture.score), with $r$"))
     for i, j in _upper():
         steps.append(Step(sp.expand(s_r[i] * s_r[j]),
                           A[i, j] * r + C[i, j] * (1 - r) + K[i, j] * r * (1 - r),
                           "split in r",
                           f"s_{i}s_{j} is quadratic in r: A r + C (1−r) + K r(1−r)"))
-    steps.append(Step(sp.Symbol(r"q\,r"), w * sp.Symbol(r"\varphi_{\mu_o}"), "definition",
-                      r"$q\,r_o = w\varphi_{\mu_o}$ and $q\,(1-r_o) = (1-w)\varphi_{\mu_n}$, so "
-                      r"$\mathbb E_q[A r] = w\mathbb E_{\varphi_{\mu_o}}[A]$", kind="def"))
+    steps.append(Step(Named(r"q\,r", mixture_pdf(w, mu_o, mu_n) * responsibility_old()),
+                      w * Named(r"\varphi_{\mu_o}", normal_pdf(x, mu_o, sigma)), "definition",
+                      r"$q\,r_o = w\varphi_{\mu_o}$ (the model's $q$ and stable $r_o$) and "
+                      r"$q\,(1-r_o) = (1-w)\varphi_{\mu_n}$, so "
+                      r"$\mathbb E_q[A r] = w\mathbb E_{\varphi_{\mu_o}}[A]$"))
     for k in range(5):
         # two routes: SymPy's integral (normal_moment) against the double-factorial formula
         closed = sp.factorial2(k - 1) if k % 2 == 0 else sp.Integer(0)
-        steps.append(Step(normal_moment(k), closed, "integrate",
-                          f"standard normal moment E[y^{k}] by SymPy integration equals "
-                          "(k−1)!! for even k, 0 for odd k"))
+        steps.append(Step(Named(rf"\left[\int y^{k}\varphi(y)\,dy\right]_{{\mathrm{{SymPy}}}}",
+                                normal_moment(k)), closed, "integrate",
+                          f"standard normal moment E[y^{k}] by SymPy integration "
+                          "(geometry.normal_moment) equals (k−1)!! for even k, 0 for odd k"))
     expected_limit = sp.diag(1 / (w * (1 - w)), w / sigma**2, (1 - w) / sigma**2)
-    steps.extend(_entry_steps(L, expected_limit, "Gaussian moments",
-                              r"$L_{ij} = w\mathbb E_{\varphi_{\mu_o}}[A_{ij}]"
-                              r" + (1-w)\mathbb E_{\varphi_{\mu_n}}[C_{ij}]$"))
-    steps.extend(_entry_steps(L.subs({w: alpha, sigma: 1}),
-                              sp.diag(1 / (alpha * (1 - alpha)), alpha, 1 - alpha),
-                              "at θ*, whitened", r"$w = \alpha$, $\sigma = 1$"))
+    named_l = {(i, j): Named(f"L_{{{_IDX[i]}{_IDX[j]}}}", L[i, j]) for i, j in _upper()}
+    for i, j in _upper():
+        steps.append(Step(named_l[i, j], expected_limit[i, j], "Gaussian moments",
+                          r"$L_{ij} = w\mathbb E_{\varphi_{\mu_o}}[A_{ij}]"
+                          r" + (1-w)\mathbb E_{\varphi_{\mu_n}}[C_{ij}]$ by exact Gaussian "
+                          rf"moments, entry $({_IDX[i]}, {_IDX[j]})$"))
+    for i, j in _upper():
+        steps.append(Step(sp.Subs(named_l[i, j], (w, sigma), (alpha, 1)),
+                          sp.diag(1 / (alpha * (1 - alpha)), alpha, 1 - alpha)[i, j],
+                          "at θ*, whitened", r"$w = \alpha$, $\sigma = 1$"))
     return Derivation(
         "Fisher information of the two-mode model: separated limit",
         (r"$r = r_o^q \in (0,1)$; the limit is $r(1-r) \to 0$ (responsibilities become "
@@ -325,9 +348,9 @@ def deviation_bound_derivation() -> Derivation:
     M = overlap_moments()
     B = deviation_bound()
     steps = (
-        Step(sp.Symbol(r"q\,r(1-r)"), a_ * b_ / (a_ + b_), "definition",
-             r"$a = w\varphi_{\mu_o}$, $b = (1-w)\varphi_{\mu_n}$, $q = a+b$, $r = a/(a+b)$",
-             kind="def"),
+        Step(Named(r"q\,r(1-r)", (a_ + b_) * (a_ / (a_ + b_)) * (1 - a_ / (a_ + b_))),
+             a_ * b_ / (a_ + b_), "definition",
+             r"$a = w\varphi_{\mu_o}$, $b = (1-w)\varphi_{\mu_n}$, $q = a+b$, $r = a/(a+b)$"),
         Step(sp.sqrt(a_ * b_) / 2 - a_ * b_ / (a_ + b_),
              sp.sqrt(a_ * b_) * (sp.sqrt(a_) - sp.sqrt(b_)) ** 2 / (2 * (a_ + b_)),
              "AM-GM", r"$\sqrt{ab}/2 - ab/(a+b) = \sqrt{ab}(\sqrt a-\sqrt b)^2/(2(a+b))$"),
@@ -338,16 +361,22 @@ def deviation_bound_derivation() -> Derivation:
              r"$\bar\mu = (\mu_o+\mu_n)/2$"),
         Step(sp.Symbol(r"|D_{ij}|"),
              sp.Symbol(r"\left|\int K_{ij}\,q\,r(1-r)\,dx\right|"), "definition",
-             "the overlap part of the decomposition I = L + D", kind="def"),
+             "the overlap part of the decomposition I = L + D", kind="def",
+             reason="a definition"),
         Step(sp.Symbol(r"B_{ij}"),
              sp.sqrt(w * (1 - w)) / 2 * sp.exp(-delta**2 / 8) * sp.sqrt(sp.Symbol("M_{ij}")),
              "bound",
              r"$|D_{ij}| \le \int|K_{ij}|\sqrt{ab}/2 = \tfrac12\sqrt{w(1-w)}\,"
              r"e^{-\Delta^2/8}\,\mathbb E_{\varphi_{\bar\mu}}|K_{ij}| \le B_{ij}$ "
-             "(the two steps above, then Cauchy–Schwarz E|K| ≤ (E K²)^{1/2})", kind="def"),
+             "(the two steps above, then Cauchy–Schwarz E|K| ≤ (E K²)^{1/2})", kind="def",
+             reason=r"the definition of $B_{ij}$; that it bounds $|D_{ij}|$ is the argument in "
+                    "words (the two steps above and Cauchy–Schwarz), confirmed by the claim's "
+                    r"check: $|I - L| \le B$ entrywise on an (α, Δ) grid"),
         Step(sp.Symbol("M"), M, "Gaussian moments",
              r"$M_{ij} = \mathbb E_{\mathcal N(\Delta/2, 1)}[K_{ij}^2]$ (whitened: "
-             r"$\mu_o = 0$, $\mu_n = \Delta$, $\sigma = 1$)", kind="def"),
+             r"$\mu_o = 0$, $\mu_n = \Delta$, $\sigma = 1$)", kind="def",
+             reason="notation: $M$ as computed from exact Gaussian moments (entries checked "
+                    "independently below)"),
         Step(M[0, 0], 1 / (w * (1 - w)) ** 4, "check an entry",
              r"$K_{ww} = -1/(w(1-w))^2$ is constant in x"),
         Step(M[0, 1], (1 + delta**2 / 4) / (w * (1 - w)) ** 2, "check an entry",
@@ -371,6 +400,12 @@ def deviation_bound_derivation() -> Derivation:
     )
 
 
+#: error e_t = θ_t − θ*, Hessian H and Taylor remainder R (matrices and vectors: non-commuting)
+_E = sp.Symbol("e_t", commutative=False)
+_H = sp.Symbol("H", commutative=False)
+_R = sp.Symbol("R", commutative=False)
+
+
 @lru_cache(maxsize=1)
 def linear_convergence_derivation() -> Derivation:
     r"""GD near θ*: :math:`e_{t+1} = (I - \eta H)e_t + O(\lVert e_t\rVert^2)`, H = I(θ*)."""
@@ -382,19 +417,28 @@ def linear_convergence_derivation() -> Derivation:
          r"$(w, \mu_o, \mu_n)$ (the coordinates of the Fisher matrix)",
          r"$H = \nabla^2 L_R(\theta^*) = I(\theta^*)$ symmetric positive definite"),
         (
-            Step(sp.Symbol(r"\nabla L_R(\theta^* + e)"), sp.Symbol(r"H e + O(\lVert e\rVert^2)"),
-                 "Taylor", r"$\nabla L_R(\theta^*) = 0$ (global minimum)", kind="def"),
-            Step(sp.Symbol(r"e_{t+1}"), sp.Symbol(r"(I - \eta H)e_t + O(\lVert e_t\rVert^2)"),
-                 "linearise", "subtract θ* from the GD update", kind="def"),
+            Step(sp.Symbol(r"\nabla L_R(\theta^* + e)"), _H * _E + _R, "Taylor",
+                 r"$\nabla L_R(\theta^*) = 0$ (global minimum); $R = O(\lVert e\rVert^2)$",
+                 kind="argued",
+                 reason="Taylor's theorem at the minimum, an argument in words; the claim's "
+                        "check measures the contraction of GD near θ*"),
+            Step(_E - eta * (_H * _E + _R), (1 - eta * _H) * _E - eta * _R, "linearise",
+                 r"subtract θ* from the GD update: $e_{t+1} = e_t - \eta\nabla L_R(\theta^* + "
+                 r"e_t)$ with the previous step ($e = e_t$; $H$, $e$, $R$ non-commuting)"),
             Step(sp.Symbol(r"\lVert I-\eta H\rVert_2"),
                  sp.Symbol(r"\max_i |1 - \eta\lambda_i(H)|"), "spectral theorem",
-                 "I − ηH is symmetric with eigenvalues 1 − ηλ_i", kind="def"),
+                 "I − ηH is symmetric with eigenvalues 1 − ηλ_i", kind="argued",
+                 reason=r"the spectral theorem for the symmetric matrix $I - \eta H$, an argument "
+                        "in words; the claim's check compares the measured contraction with "
+                        "this value"),
             Step(sp.Symbol(r"\rho(\eta)"),
                  sp.Max(sp.Abs(1 - eta * sp.Symbol(r"\lambda_{\min}")),
                         sp.Abs(1 - eta * sp.Symbol(r"\lambda_{\max}"))), "stability",
                  r"the extreme eigenvalues decide; $\rho < 1 \iff 0 < \eta < 2/\lambda_{\max}$",
-                 kind="def"),
-            Step(rho_limit.subs({alpha: sp.Rational(1, 3), eta: sp.Rational(1, 5)}),
+                 kind="argued",
+                 reason=r"$|1 - \eta\lambda|$ is convex in λ, so its maximum over the spectrum is "
+                        "at an end (an argument in words)"),
+            Step(sp.Subs(rho_limit, (alpha, eta), (sp.Rational(1, 3), sp.Rational(1, 5))),
                  sp.Rational(14, 15), "separated limit",
                  "e.g. α = 1/3, η = 1/5: factors |1 − 9/10|, |1 − 1/15|, |1 − 2/15|"),
         ),

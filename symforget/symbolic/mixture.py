@@ -1,4 +1,4 @@
-r"""The two-component model, its objectives and their exact gradients (CLAIMS.md §0–§4).
+r"""The two-component model, its objectives and their exact gradients (see README.md).
 
 Student :math:`q_\theta = w\varphi_{\mu_o} + (1-w)\varphi_{\mu_n}`, target
 :math:`p^* = \alpha\varphi_{\nu_o} + (1-\alpha)\varphi_{\nu_n}`, shared scale σ.

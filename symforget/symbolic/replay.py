@@ -1,4 +1,4 @@
-r"""Replay derivations for the forward KL (CLAIMS.md §4, ``replay.fkl_*``).
+r"""Replay derivations for the forward KL (``replay.fkl_*``).
 
 Replay fraction λ is the symbol ``rho`` of :mod:`~symforget.symbolic.symbols` (the ``replay``
 argument of :func:`symforget.fkl_grad`): :math:`P_{\rm train} = (1-\lambda)P_{\rm new} +
@@ -15,7 +15,7 @@ from typing import Literal
 
 import sympy as sp
 
-from .derivation import Derivation, Step
+from .derivation import Derivation, Named, Step
 from .gauss import normal_pdf
 from .mixture import fkl_grad_spec, fkl_iw_grad_spec
 from .rkl import phi_n, phi_o
@@ -60,27 +60,27 @@ def fkl_optimum_derivation(w_opt: sp.Expr = rho) -> Derivation:
     stationary point is the unique minimiser. α appears nowhere: the forward KL sees the target
     only through P_train.
     """
-    grad_w = sp.diff(-_P * sp.log(_Q), w)
+    grad_w = sp.Derivative(-_P * sp.log(_Q), w)
     steps = (
-        Step(_Q.subs(w, w_opt), _P, "substitute",
+        Step(sp.Subs(_Q, w, w_opt), _P, "substitute",
              r"with the means correct ($\mu_o = \mu_o^*$ = replay mean, $\mu_n = \mu_n^*$ = "
              r"data mean) and $w = \lambda$ the student equals the training distribution, so "
              r"$L_F = \mathrm{KL}(P\Vert P) = 0$, the global minimum (Gibbs' inequality, see "
              r"rkl.global_optimum)"),
         Step(grad_w, -_P * (phi_o - phi_n) / _Q, "differentiate",
              r"pointwise $\partial_w(-P\log q)$; integrating gives $\partial_w L_F$"),
-        Step(grad_w.subs(w, w_opt), -(phi_o - phi_n), "substitute",
+        Step(sp.Subs(grad_w, w, w_opt), -(phi_o - phi_n), "substitute",
              r"at the stated minimiser the integrand is $-(\varphi_o - \varphi_n)$, which "
              r"integrates to 0: a stationary point"),
-        Step(sp.diff(-_P * sp.log(_Q), w, 2), _P * (phi_o - phi_n) ** 2 / _Q**2,
+        Step(sp.Derivative(-_P * sp.log(_Q), (w, 2)), _P * (phi_o - phi_n) ** 2 / _Q**2,
              "differentiate", r"pointwise second derivative"),
         Step(sp.Integer(0), _P * (phi_o - phi_n) ** 2 / _Q**2, "inequality",
              r"$> 0$ wherever $\varphi_o \ne \varphi_n$: $L_F(w)$ strictly convex, the "
              r"stationary point is the unique minimiser", kind="le"),
-        Step((_P * (w * phi_o / _Q)).subs(w, w_opt), w_opt * phi_o, "EM fixed point",
+        Step(sp.Subs(_P * (w * phi_o / _Q), w, w_opt), w_opt * phi_o, "EM fixed point",
              r"$P\,r_o$ at the stated minimiser is $w\,\varphi_o$, so the EM map returns "
              r"$\mathbb E_P[r_o] = w$: an EM fixed point"),
-        Step(grad_w.subs(rho, 0).subs(w, 0), -(phi_o - phi_n), "no replay",
+        Step(sp.Subs(grad_w, (rho, w), (0, 0)), -(phi_o - phi_n), "no replay",
              r"with $\lambda = 0$ the derivative at $w \to 0$ integrates to 0 and is increasing: "
              r"the minimiser is w = 0 (mass forgetting, fkl.mass_forgetting); $\lambda > 0$ "
              r"moves it to $w = \lambda > 0$ — necessary and sufficient"),
@@ -116,6 +116,7 @@ def fkl_iw_derivation(reference: Reference = "new") -> Derivation:
         raise ValueError(f"reference={reference!r} must be 'new' or 'train'")
     p_new_abs = phi_n
     ref_abs = p_new_abs if reference == "new" else _P
+    train_abs = Named(r"P_{\rm train}", _P)
     iw = fkl_iw_grad_spec()
     plain = fkl_grad_spec()
     p_new = normal_pdf(x, data_mean, sigma)
@@ -123,7 +124,8 @@ def fkl_iw_derivation(reference: Reference = "new") -> Derivation:
     # Σ_c π_c φ_c(x) f_c(x): the IW spec's integrand is the same for both components
     weighted = train_density() * iw.integrands[0][0]
     steps = (
-        Step(_P * (p_new_abs / _P) * _h, ref_abs * _h, "importance weight",
+        Step(train_abs * sp.UnevaluatedExpr(p_new_abs / train_abs) * _h, ref_abs * _h,
+             "importance weight",
              r"pointwise $P_{\rm train}\cdot(P_{\rm new}/P_{\rm train})\cdot h = "
              r"P_{\rm new}\,h$; integrating, $\mathbb E_{P_{\rm train}}[(P_{\rm new}/"
              r"P_{\rm train})h] = \mathbb E_{P_{\rm new}}[h]$"),
@@ -136,7 +138,10 @@ def fkl_iw_derivation(reference: Reference = "new") -> Derivation:
              "conclude",
              r"so the IW-replay gradient is the no-replay gradient at every θ; its w-entry is "
              r"$> 0$ on (0, 1) (fkl.mass_forgetting) and the optimum stays at w = 0: replay "
-             r"helps the forward KL only by changing the training distribution", kind="def"),
+             r"helps the forward KL only by changing the training distribution", kind="argued",
+             reason="the two steps above integrated over x, in words; the claim's check compares "
+                    "the importance-weighted gradient with the no-replay gradient at seeded random "
+                    "θ"),
     )
     return Derivation(
         "Importance-weighted replay has no effect on the forward-KL gradient",

@@ -1,4 +1,4 @@
-r"""Replay derivations for the reverse KL (CLAIMS.md §4, ``replay.rkl_*``, ``replay.starvation``).
+r"""Replay derivations for the reverse KL (``replay.rkl_*``, ``replay.starvation``).
 
 Behaviour :math:`b_\rho = (1-\rho)q_\theta + \rho B` (B a replay buffer, e.g. P_old). Pointwise
 identities use abstract positive density values ``q`` = q_θ(x), ``B`` = B(x) and a generic
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .derivation import Derivation, Step
+from .derivation import Derivation, Named, Step
 from .symbols import rho, w
 
 __all__ = [
@@ -30,6 +30,10 @@ weight = q_val / behaviour
 #: probability that one draw from b_ρ is an old-component draw (buffer = P_old)
 old_prob = rho + (1 - rho) * w
 
+#: b_ρ shown by name (its value is ``behaviour``), and the weight q/b_ρ held as a ratio
+_b = Named(r"b_\rho", behaviour)
+_weight = sp.UnevaluatedExpr(q_val / _b)
+
 WEIGHT_BOUND = 1 / (1 - rho)
 STARVE_ON = (1 - w) ** batch
 STARVE_REPLAY = ((1 - rho) * (1 - w)) ** batch
@@ -43,12 +47,17 @@ def unbiased_derivation() -> Derivation:
         assumptions=("0 ≤ ρ < 1, q_θ > 0 and B ≥ 0 so b_ρ > 0 wherever q_θ > 0",
                      "h_θ = ∇_θ log q_θ · log(q_θ/p*) integrable under q_θ"),
         steps=(
-            Step(sp.Symbol("b_rho"), behaviour, "definition", "behaviour policy", kind="def"),
-            Step(behaviour * weight * h_val, q_val * h_val, "cancel b",
+            Step(sp.Symbol(r"b_\rho"), behaviour, "definition", "behaviour policy", kind="def",
+                 reason="a definition"),
+            Step(_b * _weight * h_val, q_val * h_val, "cancel b",
                  "b·(q/b)·h = q·h pointwise, so ∫b (q/b) h = ∫q h"),
-            Step(sp.Symbol("E_q_h"), sp.Symbol("grad_L_R"), "score-function identity",
+            Step(sp.Symbol(r"\mathbb{E}_q[h_\theta]"), sp.Symbol(r"\nabla_\theta L_R"),
+                 "score-function identity",
                  "E_q[∇log q · log(q/p*)] = ∇KL(q‖p*) (the +1 term integrates to 0)",
-                 kind="def"),
+                 kind="argued",
+                 reason="the score-function identity (differentiation under the integral sign), "
+                        "an argument in words; the claim's check compares Monte Carlo means of "
+                        "the estimator with `rkl_grad`"),
         ),
         result=q_val * h_val,
         notes=("Replay changes which x are sampled, never the expectation: the RKL population "
@@ -69,9 +78,9 @@ def weight_bound_derivation(bound: sp.Expr = WEIGHT_BOUND) -> Derivation:
         steps=(
             Step(bound - weight, gap, "common denominator",
                  "1/(1−ρ) − q/((1−ρ)q + ρB) = ρB/((1−ρ)b) ≥ 0"),
-            Step(behaviour * weight**2 * h_val**2, q_val * weight * h_val**2, "cancel b",
+            Step(_b * _weight**2 * h_val**2, q_val * _weight * h_val**2, "cancel b",
                  "E_b[(q/b)² h²] = E_q[(q/b) h²]"),
-            Step(q_val * weight * h_val**2, q_val * bound * h_val**2 - q_val * gap * h_val**2,
+            Step(q_val * _weight * h_val**2, q_val * bound * h_val**2 - q_val * gap * h_val**2,
                  "insert the gap", "(q/b) = bound − gap with gap ≥ 0, so E_q[(q/b)h²] ≤ "
                  "bound · E_q[h²]"),
         ),
@@ -86,19 +95,21 @@ def starvation_derivation(starve_replay: sp.Expr = STARVE_REPLAY,
     k = sp.Symbol("k", integer=True, nonnegative=True)
     nb = 5  # concrete batch for the binomial-sum spot check
     mean_sum = sp.Sum(k * sp.binomial(nb, k) * old_prob**k * (1 - old_prob) ** (nb - k),
-                      (k, 0, nb)).doit()
+                      (k, 0, nb))
     return Derivation(
         title="Old-mode starvation in finite batches, with and without replay",
         assumptions=("i.i.d. draws from b_ρ = (1−ρ)q_θ + ρP_old; a draw is 'old' if it comes "
                      "from the buffer or from q_θ's old component", "0 ≤ ρ < 1, 0 < w < 1"),
         steps=(
-            Step(sp.Symbol("p_old"), old_prob, "mixture of labels",
-                 "P(old) = ρ·1 + (1−ρ)·w", kind="def"),
+            Step(sp.Symbol(r"p_{\rm old}"), old_prob, "mixture of labels",
+                 "P(old) = ρ·1 + (1−ρ)·w", kind="def",
+                 reason="a definition: the chance that one draw is old (a buffer draw with "
+                        "probability ρ, else an old-component draw of q_θ with probability w)"),
             Step((1 - old_prob) ** batch, starve_replay, "independence",
                  "P(no old draw in B) = (1 − ρ − (1−ρ)w)^B"),
-            Step(starve_replay.subs(rho, 0), STARVE_ON, "ρ = 0",
+            Step(sp.Subs(starve_replay, rho, 0), STARVE_ON, "ρ = 0",
                  "on-policy batch: (1−w)^B"),
-            Step(sp.expand(mean_sum), sp.expand(expected_old.subs(batch, nb)),
+            Step(mean_sum, expected_old.subs(batch, nb),
                  "binomial mean (B = 5)", "Σ_k k C(B,k) p^k (1−p)^{B−k} = B p"),
         ),
         result=starve_replay,

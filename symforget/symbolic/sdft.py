@@ -1,6 +1,7 @@
 r"""SDFT as an update map: reverse KL of the two-mode student to a K-component teacher.
 
-Self-distillation fine-tuning (arXiv 2601.19897; CLAIMS.md §5), abstracted on mixture parameters:
+Self-distillation fine-tuning (arXiv 2601.19897; claims ``sdft.*``), abstracted on mixture
+parameters:
 
 .. math::
    T_t = (1-\lambda)\,q_{\vartheta_t} + \lambda A,\qquad
@@ -28,12 +29,12 @@ from functools import cache
 
 import sympy as sp
 
-from .derivation import Derivation, Step
+from .derivation import Derivation, Named, Step
 from .expectation import Component, ExpectationSpec
 from .functions import Sigmoid, Softplus
 from .gauss import log_normal_pdf, normal_pdf
-from .mixture import component_gradient_weights, log_odds, log_q, score
-from .symbols import mu_n, mu_o, sigma, w, x
+from .mixture import component_gradient_weights, log_odds, log_q, mixture_pdf, score
+from .symbols import STUDENT, mu_n, mu_o, sigma, w, x
 
 __all__ = [
     "teacher_symbols", "teacher_args", "log_teacher", "log_teacher_plain",
@@ -149,8 +150,8 @@ def stable_log_teacher_derivation(k: int = 3) -> Derivation:
         assumptions=("equal component scales σ", "π_k = e^{ℓ_k} > 0 (zero-weight components "
                      "are dropped before compiling, so no log 0 is ever formed)"),
         steps=(
-            Step(sp.Symbol("log_T"), log_teacher_plain(k), "definition",
-                 "T = Σ_k π_k φ_{m_k}", kind="def"),
+            Step(sp.Symbol(r"\log T"), log_teacher_plain(k), "definition",
+                 "T = Σ_k π_k φ_{m_k}", kind="def", reason="a definition"),
             Step(log_teacher_plain(k), log_teacher(k), "nested log-sum-exp",
                  "log Σ e^{l_k} = l_K + S_{K−1}, S_j = S_{j−1} + softplus(d_j − S_{j−1}), "
                  "d_j = l_j − l_K linear in x", numeric_only=True),
@@ -175,21 +176,32 @@ def gradient_identity_derivation() -> Derivation:
     dq = sp.Symbol("dq", real=True)
     P = _placeholders()
     qf, tf, th = P["q"], P["T"], P["th"]
+    g_o, g_n = component_gradient_weights()
+    q_model = Named(r"q_\theta", mixture_pdf(w, mu_o, mu_n))
+    phi_o = Named(r"\varphi_{\mu_o}", normal_pdf(x, mu_o, sigma))
+    phi_n = Named(r"\varphi_{\mu_n}", normal_pdf(x, mu_n, sigma))
+    names = ("w", r"\mu_o", r"\mu_n")
+    component_steps = tuple(
+        Step(sp.Derivative(q_model, v), phi_o * Named(rf"g_o^{{({names[i]})}}", g_o[i])
+             + phi_n * Named(rf"g_n^{{({names[i]})}}", g_n[i]), "component form",
+             rf"$\partial_{{{names[i]}}}q_\theta = \varphi_{{\mu_o}}g_o + \varphi_{{\mu_n}}g_n$ "
+             r"with the model's weights $g_c = \nabla\pi_c + \pi_c\nabla\log\varphi_c$ "
+             "(mixture.component_gradient_weights)")
+        for i, v in enumerate(STUDENT))
     return Derivation(
         title="Reverse-KL gradient against a fixed K-component teacher",
         assumptions=("the teacher T is a stop-gradient target (it depends on ϑ, not on θ)",
                      "differentiation under the integral (Gaussian tails)"),
         steps=(
             Step(P["kl"], sp.Integral(qf * sp.log(qf / tf), (x, -sp.oo, sp.oo)), "definition",
-                 "KL(q_θ‖T) = ∫ q_θ log(q_θ/T)", kind="def"),
-            Step(sp.diff(qv * (sp.log(qv) - sp.log(tv)), qv) * dq, dq * (sp.log(qv / tv) + 1),
+                 "KL(q_θ‖T) = ∫ q_θ log(q_θ/T)", kind="def", reason="a definition"),
+            Step(sp.Derivative(qv * (sp.log(qv) - sp.log(tv)), qv) * dq,
+                 dq * (sp.log(qv / tv) + 1),
                  "product rule", "∇_θ[q log(q/T)] = ∇_θ q · (log(q/T) + 1) (dq = ∇_θ q)"),
             Step(sp.Integral(sp.Derivative(qf, th), (x, -sp.oo, sp.oo)), sp.Integer(0),
-                 "mass conservation", "∫∇_θ q = ∇_θ ∫q = 0 removes the +1", kind="def"),
-            Step(sp.Derivative(qf, th), P["phi_o"] * P["g_o"] + P["phi_n"] * P["g_n"],
-                 "component form",
-                 "∇_θ q = φ_{μo} g_o + φ_{μn} g_n, g_c = ∇π_c + π_c ∇log φ_c "
-                 "(mixture.component_gradient_weights)", kind="def"),
+                 "mass conservation", "∫∇_θ q = ∇_θ ∫q = 0 removes the +1", kind="argued",
+                 reason="differentiation under the integral sign of ∫q = 1, an argument in words"),
+            *component_steps,
         ),
         notes=("Equivalently E_q[∇log q · (log q − log T)]: the REINFORCE form used by the "
                "finite-batch map.",),
@@ -199,16 +211,17 @@ def gradient_identity_derivation() -> Derivation:
 def fixed_point_derivation() -> Derivation:
     r"""q_θ = A and ϑ = θ ⇒ T = q ⇒ ∇KL = 0; λ = 0 and ϑ = θ ⇒ T = q for every θ."""
     qv, av = sp.symbols("q A", positive=True)
+    teacher = (1 - lam) * qv + lam * av
     return Derivation(
         title="Fixed points of the SDFT map",
         assumptions=("ϑ = θ (the EMA has caught up; the EMA step then leaves ϑ unchanged)",),
         steps=(
-            Step(((1 - lam) * qv + lam * av).subs(av, qv), qv, "anchor equals the student",
+            Step(sp.Subs(teacher, av, qv), qv, "anchor equals the student",
                  "q_θ = A ⇒ T = (1−λ)q + λq = q"),
-            Step(sp.log(qv) - sp.log(((1 - lam) * qv + lam * av).subs(av, qv)), sp.Integer(0),
+            Step(sp.log(qv) - sp.log(sp.Subs(teacher, av, qv)), sp.Integer(0),
                  "log ratio vanishes", "log q − log T = 0 pointwise, so every gradient "
                  "term g_c(log q − log T) vanishes"),
-            Step(((1 - lam) * qv + lam * av).subs(lam, 0), qv, "no anchor",
+            Step(sp.Subs(teacher, lam, 0), qv, "no anchor",
                  "λ = 0 ⇒ T = q_ϑ = q_θ for every θ: every θ is a fixed point (neutral)"),
         ),
         notes=("With A = p* this gives θ* (and its label swap); with A = P_new the fixed point "
@@ -235,6 +248,17 @@ STABILITY_BOUND = (4 - 2 * beta) / (2 - 2 * beta + beta * lam)
 def linearisation_derivation() -> Derivation:
     """Eigenvalues of the linearised (u, ū) map; the slow one → 1 as λ → 0."""
     qv, tv = sp.symbols("q T", positive=True)
+    du, dub = sp.symbols(r"\delta{u} \delta{\bar{u}}", real=True)
+    new_u = du - a_step * (du - (1 - lam) * dub)  # u' − u* = δu − η(I_u δu − (1−λ)I_u δū)
+    maps = (Named(r"\delta u'", new_u), Named(r"\delta\bar u'", (1 - beta) * dub + beta * new_u))
+    jacobian_steps = tuple(
+        Step(sp.Derivative(maps[i], var), JACOBIAN[i, j], "Jacobian",
+             r"the linearised map $u' = u - \eta(I_u\,\delta u - (1-\lambda)I_u\,\delta\bar u)$, "
+             r"$\bar u' = (1-\beta)\bar u + \beta u'$ in the deviations $\delta u$, "
+             rf"$\delta\bar u$ from the fixed point: entry $J_{{{i + 1}{j + 1}}}$")
+        for i in range(2) for j, var in enumerate((du, dub)))
+    slow = Named(r"z_{\rm slow}", SLOW_EIGENVALUE)
+    char = Named(r"\det(J - zI)", CHAR_POLY)
     return Derivation(
         title="Linearised rate of return of the old weight under SDFT (logit steps)",
         assumptions=("means held at the truth; u = logit w, ū its EMA",
@@ -243,25 +267,24 @@ def linearisation_derivation() -> Derivation:
                      "derivative is −∫∇q ∇T/T = −(1−λ) I_u since ∇_ϑT = (1−λ)∇q_ϑ",
                      "a = η I_u with 0 < a < 1 and 0 < β ≤ 1 (stable step)"),
         steps=(
-            Step(sp.diff(qv * sp.log(qv / tv), qv, 2).subs(tv, qv), 1 / qv,
+            Step(sp.Subs(sp.Derivative(qv * sp.log(qv / tv), (qv, 2)), tv, qv), 1 / qv,
                  "Hessian at q = T", "∂²/∂q²[q log(q/T)] = 1/q at q = T: "
                  "∫∇q∇qᵀ/q = I (Fisher)"),
-            Step(sp.diff(qv * sp.log(qv / tv), qv, tv).subs(tv, qv), -1 / qv,
+            Step(sp.Subs(sp.Derivative(qv * sp.log(qv / tv), qv, tv), tv, qv), -1 / qv,
                  "cross derivative", "∂²/∂q∂T[q log(q/T)] = −1/T: times ∇_ϑT = (1−λ)∇q"),
-            Step(sp.Symbol("J"), JACOBIAN, "Jacobian", "u' = u − η(I_u δu − (1−λ)I_u δū), "
-                 "ū' = (1−β)ū + βu'", kind="def"),
-            Step(JACOBIAN.det(), (1 - a_step) * (1 - beta), "determinant",
+            *jacobian_steps,
+            Step(Named(r"\det J", JACOBIAN.det()), (1 - a_step) * (1 - beta), "determinant",
                  "det J = (1 − a)(1 − β)"),
-            Step(CHAR_POLY.subs(zeta, 1), beta * a_step * lam, "characteristic polynomial at 1",
+            Step(sp.Subs(char, zeta, 1), beta * a_step * lam, "characteristic polynomial at 1",
                  "p(1) = aβλ > 0 iff λ > 0: 1 is an eigenvalue exactly when λ = 0"),
-            Step(SLOW_EIGENVALUE.subs(lam, 0), sp.Integer(1), "no anchor",
+            Step(sp.Subs(slow, lam, 0), sp.Integer(1), "no anchor",
                  "λ = 0: the slow eigenvalue is 1 (neutral direction u = ū)",
                  numeric_only=True),
-            Step(sp.diff(SLOW_EIGENVALUE, lam).subs(lam, 0),
+            Step(sp.Subs(sp.Derivative(slow, lam), lam, 0),
                  sp.diff(SLOW_EIGENVALUE_SMALL_LAMBDA, lam), "first order in λ",
                  "1 − z_slow = aβλ/(a + β − aβ) + O(λ²): the rate grows with λ and vanishes "
                  "as λ → 0", numeric_only=True),
-            Step(CHAR_POLY.subs(zeta, -1),
+            Step(sp.Subs(char, zeta, -1),
                  (2 - 2 * beta + beta * lam) * (STABILITY_BOUND - a_step),
                  "characteristic polynomial at −1",
                  "p(−1) > 0 iff a < (4 − 2β)/(2 − 2β + βλ); |det J| = |1 − a|(1 − β) < 1 "
@@ -296,11 +319,15 @@ def drift_identity_derivation(k: int = 3) -> Derivation:
             Step(sp.Derivative(P["kl"], mu_o),
                  w / sigma**2 * sp.Integral(P["phi_o"] * (x - mu_o) * sp.log(P["q"] / P["T"]),
                                             (x, -sp.oo, sp.oo)),
-                 "gradient", "∇_{μo} q = w φ_{μo}(x − μo)/σ²", kind="def"),
+                 "gradient", "∇_{μo} q = w φ_{μo}(x − μo)/σ²", kind="argued",
+                 reason="the score-function identity with T held fixed (as in claim "
+                        "rkl.drift_identity), an argument in words"),
             Step(sp.Integral(P["phi_o"] * (x - mu_o) * sp.Function("f")(x), (x, -sp.oo, sp.oo)),
                  sigma**2 * sp.Integral(P["phi_o"] * sp.Derivative(sp.Function("f")(x), x),
                                         (x, -sp.oo, sp.oo)),
-                 "Stein's lemma", "Gaussian integration by parts, f = log(q/T)", kind="def"),
+                 "Stein's lemma", "Gaussian integration by parts, f = log(q/T)", kind="argued",
+                 reason="Gaussian integration by parts, an argument in words (checked exactly on "
+                        "a generic cubic in claim rkl.drift_identity)"),
             Step(lhs, rhs, "derivative of the log ratio",
                  "∂_x log mixture = −Σ r (x − m)/σ²", numeric_only=True),
             Step(sp.Derivative(P["kl"], mu_o),
@@ -310,7 +337,10 @@ def drift_identity_derivation(k: int = 3) -> Derivation:
                                           (sp.Symbol("k"), 1, sp.Symbol("K")))),
                  "responsibilities sum to 1",
                  "take E_{φ_{μo}}: the x terms cancel (Σ r = 1); m_q = E[r_n^q], "
-                 "m_k^T = E[r_k^T]", kind="def"),
+                 "m_k^T = E[r_k^T]", kind="argued",
+                 reason="the steps above combined, in words; the claim's check compares the "
+                        "force on the old mean with this identity evaluated numerically "
+                        "(misassign.misassignment)"),
         ),
         notes=("Teacher components sitting at μo contribute nothing; the others act only "
                "through their misassignment probabilities E_{φ_{μo}}[r_k^T], which decay like "

@@ -1,6 +1,6 @@
 """Symbols with assumptions, defined once, and their canonical argument orders.
 
-Names follow CLAIMS.md §0: the student ``q_θ = w φ_{μo} + (1 − w) φ_{μn}``, the target
+Names follow the model of README.md: the student ``q_θ = w φ_{μo} + (1 − w) φ_{μn}``, the target
 ``p* = α φ_{νo} + (1 − α) φ_{νn}`` (``ν`` = true means μo*, μn*), a shared scale σ.
 SymPy has no interval assumption, so ``w, α ∈ (0, 1)`` is recorded as ``positive`` here and
 enforced by the numeric validators; derivations that need ``1 − w > 0`` say so explicitly.

@@ -23,8 +23,8 @@ tilted component is again Gaussian; SymPy integrates the moments
 The tidy forms returned by :func:`quadratic_tilt` / :func:`linear_tilt` are proved equal to
 SymPy's integrals by the steps of :func:`tilt_derivations` (each step checks itself); with
 ``derived=True`` the raw integration results are returned instead (seconds of SymPy, cached).
-CLAIMS.md §5's leads (κ = 1, r₀ = 0) are steps of the quadratic derivation, so a wrong lead would
-make the derivation fail.
+The special case κ = 1, r₀ = 0 (the forms used by claims ``oapl.*`` and ``tttd.*``) is a step of
+the quadratic derivation, so a wrong special case would make the derivation fail.
 
 Mixtures tilt component-wise: a weight :math:`w_c` becomes :math:`w_c Z_c / \sum_d w_d Z_d`, so
 the old/new odds are multiplied by :math:`Z_o/Z_n = e^{\log Z_o - \log Z_n}`
@@ -41,7 +41,7 @@ from functools import lru_cache
 
 import sympy as sp
 
-from .derivation import Derivation, Step
+from .derivation import Derivation, Named, Step, evaluate_held
 from .symbols import delta, eta, nu_n, nu_o
 
 __all__ = [
@@ -159,24 +159,30 @@ def _moments(reward: sp.Expr) -> tuple[tuple[Step, ...], tuple[sp.Expr, sp.Expr,
              r"the exponent is quadratic in $y$: $-Ay^2 + By + C$ with $A > 0$"),
         *(Step(sp.Integral(_y**j * sp.exp(-_A * _y**2 + _B * _y), (_y, -sp.oo, sp.oo)),
                generic[j], "integrate",
-               f"SymPy integrates the generic moment of order {j} ($A > 0$)", kind="cas")
+               f"SymPy integrates the generic moment of order {j} ($A > 0$)", kind="cas",
+               reason="the output of SymPy's `integrate`; the claim checks and tests/test_tilt.py "
+                      "confirm the resulting tilts by numerical quadrature (scipy, mpmath)")
           for j in range(3)),
     )
     return steps, moments, in_y  # type: ignore[return-value]
 
 
 def _derive(name: str, reward: sp.Expr, tidy: Tilt, leads: tuple[Step, ...] = ()) -> Derivation:
-    head, (i0, i1, i2), in_y = _moments(reward)
+    head, moments, in_y = _moments(reward)
+    # the moments shown by name, checked through their values (SymPy's integrals)
+    i0, i1, i2 = (Named(f"I_{j}", mom) for j, mom in enumerate(moments))
     mean_raw = mu + s * i1 / i0
     var_raw = s**2 * (i2 / i0 - (i1 / i0) ** 2)
     steps = (
         Step(sp.Symbol("Z"), sp.Integral(in_y, (_y, -sp.oo, sp.oo)), "definition",
              r"$Z = \int N(x;\mu,s^2)\,e^{R(x)/\tau}dx$ after the change of variables",
-             kind="def"),
+             kind="def", reason="a definition"),
         *head,
         Step(sp.Symbol("I_j"), sp.Symbol(r"e^{C}G_j(A, B)/\sqrt{2\pi}"), "substitute",
              r"$I_j = \int y^j N(y;0,1)e^{R/\tau}dy$: insert this reward's $A, B, C$ into the "
-             r"generic moments $G_j$", kind="def"),
+             r"generic moments $G_j$", kind="def",
+             reason=r"notation: $I_j$ names the generic moment $G_j$ (SymPy's integral above) "
+                    "at this reward's A, B, C; the next steps use these values"),
         Step(sp.log(i0), tidy.log_factor, "simplify", r"$\log Z = \log I_0$ in closed form"),
         Step(mean_raw, tidy.mean, "simplify",
              r"tilted mean $\mu + s\,E[y]$ with $E[y] = I_1/I_0$"),
@@ -197,20 +203,22 @@ def _derive(name: str, reward: sp.Expr, tidy: Tilt, leads: tuple[Step, ...] = ()
 
 
 def _lead_steps() -> tuple[Step, ...]:
-    """CLAIMS.md §5's leads (κ = 1, r₀ = 0), checked against the derived tidy forms."""
-    sub = {kappa: 1, r0: 0}
+    """The special case κ = 1, r₀ = 0 (the forms the OAPL and TTT-D claims use), checked against
+    the derived tidy forms."""
+    keys, vals = (kappa, r0), (1, 0)
     lead_mean = (mu / s**2 + m / tau) / (1 / s**2 + 1 / tau)
     lead_var = 1 / (1 / s**2 + 1 / tau)
     lead_factor = sp.sqrt(tau / (tau + s**2)) * sp.exp(-((mu - m) ** 2) / (2 * (tau + s**2)))
     frac = s**2 / (s**2 + tau)
+    tilted_mean = sp.Subs(Named(r"\tilde\mu", _QUAD.mean), keys, vals)
     return (
-        Step(_QUAD.mean.subs(sub), lead_mean, "lead",
-             r"CLAIMS.md §5 lead for $\kappa = 1$: tilted mean"),
-        Step(_QUAD.var.subs(sub), lead_var, "lead",
-             r"CLAIMS.md §5 lead for $\kappa = 1$: tilted variance"),
-        Step(sp.exp(_QUAD.log_factor.subs(sub)), lead_factor, "lead",
-             r"CLAIMS.md §5 lead for $\kappa = 1$: weight factor"),
-        Step(_QUAD.mean.subs(sub) - mu, frac * (m - mu), "lead",
+        Step(tilted_mean, lead_mean, "κ = 1", r"special case $\kappa = 1$, $r_0 = 0$: tilted mean "
+             r"(precisions add)"),
+        Step(sp.Subs(Named(r"\tilde s^2", _QUAD.var), keys, vals), lead_var, "κ = 1",
+             r"special case $\kappa = 1$, $r_0 = 0$: tilted variance"),
+        Step(sp.exp(sp.Subs(Named(r"\log Z", _QUAD.log_factor), keys, vals)), lead_factor, "κ = 1",
+             r"special case $\kappa = 1$, $r_0 = 0$: weight factor $Z$"),
+        Step(tilted_mean - mu, frac * (m - mu), "κ = 1",
              r"one tilt moves the mean the fraction $s^2/(s^2+\tau)$ of the way to $m$"),
     )
 
@@ -227,7 +235,7 @@ def tilt_derivations() -> dict[str, Derivation]:
 def _raw(name: str) -> Tilt:
     d = tilt_derivations()[name]
     by_rule = [st for st in d.steps if st.rule == "simplify"]
-    log_factor, mean, var = (sp.simplify(st.lhs) for st in by_rule)
+    log_factor, mean, var = (sp.simplify(evaluate_held(st.lhs)) for st in by_rule)
     return Tilt(log_factor, mean, var)
 
 
@@ -269,7 +277,9 @@ def odds_derivation() -> Derivation:
         (
             Step(sp.Symbol("w'"), w_new, "normalise",
                  r"$w' = w Z_o / (w Z_o + (1-w) Z_n)$: the tilted mixture renormalised",
-                 kind="def"),
+                 kind="def",
+                 reason=r"a definition: $w'$ is the old weight of the tilted, renormalised "
+                        r"mixture (component $c$ keeps mass $w_c Z_c$)"),
             Step(w_new / (1 - w_new), w / (1 - w) * sp.exp(odds_log_factor()), "simplify",
                  r"the odds $w'/(1-w')$ are the old odds times $e^{L_o - L_n}$"),
         ),
@@ -366,8 +376,8 @@ def window_derivation() -> Derivation:
             Step((1 - eta) * (lp + rho_j * rr / beta_) + eta * (lp + rr / beta_),
                  lp + rho_next * rr / beta_, "induction",
                  r"one more step: $\rho_{j+1} = (1-\eta)\rho_j + \eta$"),
-            Step(rho_j.subs(j, 0), sp.Integer(0), "start", r"$\rho_0 = 0$: the window starts at "
-                 r"$\pi_{lag}$"),
+            Step(sp.Subs(rho_j, j, 0), sp.Integer(0), "start",
+                 r"$\rho_0 = 0$: the window starts at $\pi_{lag}$"),
         ),
         result=rho_j,
         notes=(r"After $K$ refreshes (every $L$ steps) and $j$ more steps, tilts compose "
@@ -408,8 +418,10 @@ def interpolation_derivation() -> Derivation:
                     + eta * (lb + log_normal_pdf(_x, mb, sb)))
     rhs = sp.expand(g.log_factor + log_normal_pdf(_x, g.mean, sp.sqrt(g.var)))
     names = {2: r"$x^2$ (precision)", 1: r"$x$ (precision-mean)", 0: r"$x^0$ (log-mass)"}
+    shown = {2: "[x^2]", 1: "[x]", 0: "[x^0]"}
     steps = tuple(
-        Step(lhs.coeff(_x, p), rhs.coeff(_x, p), "compare coefficients",
+        Step(Named(shown[p] + r"\log\left((e^{\ell_a}N_a)^{1-\eta}(e^{\ell_b}N_b)^{\eta}\right)",
+                   lhs.coeff(_x, p)), rhs.coeff(_x, p), "compare coefficients",
              f"coefficient of {names[p]} of the log geometric mean and of the log of "
              r"$e^{\ell}N(m, s^2)$" + (" (50-digit spot checks: simplify is slow on the "
                                        "log terms)" if p == 0 else ""),
@@ -461,9 +473,14 @@ def odds_limit_derivation() -> Derivation:
          r"K refreshes compose to one tilt at $\tau/K$ (:func:`composition_derivation`)"),
         (
             Step(sp.Symbol(r"\log\frac{w_K/(1-w_K)}{w_0/(1-w_0)}"), change, "odds map",
-                 r"one tilt at $\tau/K$ (:func:`odds_derivation`)", kind="def"),
+                 r"one tilt at $\tau/K$ (:func:`odds_derivation`)", kind="argued",
+                 reason="the odds and composition derivations above applied to K refreshes, in "
+                        "words; the claim's check iterates the refresh map and compares"),
             Step(sp.Limit(change, tau, 0, "+"), odds_limit(), "limit",
-                 r"SymPy's limit as $\tau/K \to 0^+$", kind="cas"),
+                 r"SymPy's limit as $\tau/K \to 0^+$", kind="cas",
+                 reason="the output of SymPy's `limit`; the next step checks it equals the "
+                        "closed form, and the claim's check confirms that the iterated log-odds "
+                        "converge (decrement ∝ K⁻²)"),
             Step(odds_limit(), stated, "simplify", "the limit in closed form"),
         ),
         result=odds_limit(),
@@ -539,7 +556,9 @@ def laplace_odds_derivation() -> Derivation:
                                          sp.Symbol("q_j", positive=True),
                                          sp.Symbol("h_j", positive=True)),
                  "Laplace", r"basin mass of peak $j$ to leading order as $K/\tau \to \infty$",
-                 kind="def"),
+                 kind="argued",
+                 reason="Laplace's method, an argument in words; the claim's check computes the "
+                        "basin masses on a grid and fits the log-odds slope per refresh"),
             Step(ratio, stated, "simplify",
                  r"log-odds of the basins: slope $\log(p_o/p_n)/\tau$ per refresh"),
             Step(_stationary_lhs(), _stationary_rhs(), "simplify",

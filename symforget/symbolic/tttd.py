@@ -27,7 +27,7 @@ from functools import cache
 
 import sympy as sp
 
-from .derivation import Derivation, Step
+from .derivation import Derivation, Named, Step
 from .functions import Sigmoid, Softplus
 from .gauss import normal_pdf
 from .symbols import eta, mu_n, mu_o, sigma, x, y
@@ -64,7 +64,7 @@ def component_z(mean: sp.Expr) -> sp.Expr:
     return sp.exp(-_a(mean)) / sp.sqrt(1 + beta * sigma**2)
 
 
-#: the integral as stated (CLAIMS.md §5 note, with τ = 1/β); derived in :func:`derivations`
+#: the integral as stated (claim ``tttd.mass_forgetting``, τ = 1/β); derived in :func:`derivations`
 Z_STATED = component_z(mu_o)
 
 
@@ -163,9 +163,11 @@ def _s() -> sp.Symbol:
 
 
 def _u_residual_derived() -> sp.Expr:
-    """∂_u[s log Z − γ KL_dec]/(w(1−w)) by SymPy differentiation (unsimplified)."""
+    """∂_u[s log Z − γ KL_dec]/(w(1−w)), the derivative held (its check differentiates)."""
     w_ = Sigmoid(u)
-    return sp.diff(_s() * log_z() - gamma * decoupled_kl(), u) / (w_ * (1 - w_))
+    objective = _s() * Named(r"\log Z", log_z()) - gamma * Named(r"\mathrm{KL}_{\rm dec}",
+                                                                  decoupled_kl())
+    return sp.Derivative(objective, u) / (w_ * (1 - w_))
 
 
 def _contrast() -> sp.Expr:
@@ -208,7 +210,10 @@ def derivations() -> dict[str, Derivation]:
          r":mod:`symforget.symbolic.tilt` (SymPy integration there) with $\kappa = 1$, "
          r"$r_0 = 0$, $s = \sigma$"),
         (Step(sp.Integral(integrand, (x, -sp.oo, sp.oo)), sp.Integral(std, (y, -sp.oo, sp.oo)),
-              "change of variables", r"$x = \mu_c + \sigma y$", kind="def"),
+              "change of variables", r"$x = \mu_c + \sigma y$", kind="argued",
+              reason=r"the substitution rule for integrals ($dx = \sigma\,dy$), in words; the "
+                     "next step checks the value, and the claim's check compares ρ = Z_o/Z_n "
+                     "with scipy quadrature"),
          Step(sp.log(Z_STATED), _tilt_module_log_z(), "tilt module",
               r"$\log Z$ of :func:`symforget.symbolic.tilt.quadratic_tilt` at "
               r"$\tau = 1/\beta$, $\kappa = 1$, $r_0 = 0$, $s = \sigma$", numeric_only=True)),
@@ -217,7 +222,8 @@ def derivations() -> dict[str, Derivation]:
     )
     # 2. stable log Z and gradient
     lz = log_z()
-    g_derived, g_stated = entropic_grad(), grad_stated()
+    g_stated = grad_stated()
+    g_derived = tuple(sp.Derivative(Named(r"E_\beta", entropic()), v) for v in (u, mu_o, mu_n))
     out["objective"] = Derivation(
         "Entropic objective and its gradient in (u = logit w, mu_o, mu_n)",
         (r"$q_\theta = w\varphi_{\mu_o} + (1-w)\varphi_{\mu_n}$, $w = \mathrm{sigmoid}(u)$",
@@ -238,11 +244,15 @@ def derivations() -> dict[str, Derivation]:
          "(differentiation under the integral)",),
         (Step(sp.Symbol(r"\mathrm{KL}(q_\beta\Vert q)"),
               sp.Symbol(r"\beta\mathbb{E}_{q_\beta}[R]") - sp.Symbol(r"\log Z"),
-              "definition", r"$\log(q_\beta/q) = \beta R - \log Z$", kind="def"),
-         Step(sp.diff(kl, beta), tilt_kl_dbeta(), "differentiate",
+              "definition", r"$\log(q_\beta/q) = \beta R - \log Z$", kind="argued",
+              reason=r"the expectation of $\log(q_\beta/q)$ under $q_\beta$, in words; the "
+                     "claim's check compares the closed form with direct scipy quadrature of "
+                     "the tilted mixture"),
+         Step(sp.Derivative(Named(r"\mathrm{KL}(q_\beta\Vert q)", kl), beta), tilt_kl_dbeta(),
+              "differentiate",
               r"$\partial_\beta\mathrm{KL} = \beta\partial_\beta^2\log Z = "
               r"\beta\mathrm{Var}_{q_\beta}(R) \ge 0$; KL(0) = 0, so KL = ε has one root"),
-         Step(beta * sp.diff(-sp.log(1 + beta * sigma**2) / 2, beta)
+         Step(beta * sp.Derivative(-sp.log(1 + beta * sigma**2) / 2, beta)
               + sp.log(1 + beta * sigma**2) / 2,
               tilt_kl_single(), "late phase",
               r"w → 0, $\mu_n = m$: only the new component is tilted (narrowed)")),
@@ -259,9 +269,10 @@ def derivations() -> dict[str, Derivation]:
         (r"logit steps $u_{t+1} = u_t + \eta\,\partial_u E_\beta$, means fixed or converged",
          r"$1/w = 1 + e^{-u}$, so $1/w_{t+1} - 1/w_t = e^{-u_t}(e^{-\eta g_t} - 1)"
          r"\approx -\eta g_t/w_t$"),
-        (Step(g_u / Sigmoid(u), g_over_w.subs(wsym, Sigmoid(u)), "divide by w",
+        (Step(Named(r"\partial_u E_\beta", g_u) / Sigmoid(u), g_over_w.subs(wsym, Sigmoid(u)),
+              "divide by w",
               r"$\partial_u E/w = (1-w)(Z_o - Z_n)/(\beta Z)$", numeric_only=True),
-         Step(g_over_w.subs(wsym, 0), (zo / zn - 1) / beta, "w -> 0",
+         Step(sp.Subs(g_over_w, wsym, 0), (zo / zn - 1) / beta, "w -> 0",
               r"continuous at $w = 0$: $\partial_u E/w \to (Z_o - Z_n)/(\beta Z_n)$"),
          Step(-eta * lim, late_rate(), "rate", r"$\rho = Z_o/Z_n = e^{-(a_o - a_n)}$")),
         result=late_rate(),
@@ -286,7 +297,11 @@ def derivations() -> dict[str, Derivation]:
               r"$\ge -s/(1-w_b) + s/(1-w_r) + \gamma\mathrm{KL}_n \ge 0$", kind="le"),
          Step(sp.Symbol("u_b"), retention_bound(s_) - sp.Symbol(r"\mathrm{KL}_o^{\max}"),
               "bound", r"for $u < u_b$ (so $w < w_r$) the residual is $> 0$: w increases; "
-              r"hence $u_t \ge \min(u_0, u_b)$ along the flow and $u_\infty \ge u_b$", kind="def")),
+              r"hence $u_t \ge \min(u_0, u_b)$ along the flow and $u_\infty \ge u_b$",
+              kind="argued",
+              reason="the sign of the residual (steps above) along the flow, an argument in "
+                     "words; the claim's check runs the map on a (γ, β, w_r) grid and finds "
+                     r"$u_t \ge \min(u_0, u_b)$")),
         result=retention_bound(s_),
     )
     return out

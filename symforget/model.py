@@ -20,9 +20,10 @@ import numpy as np
 
 from . import validate as V
 from .compile import compile_exprs, compile_spec
-from .errors import ParameterError
+from .errors import ParameterError, PrecisionError
+from .frame import Frame, standardize
 from .quadrature import expect
-from .symbolic import gauss, mixture
+from .symbolic import gauss, mixture, stein
 from .symbolic.symbols import delta as _delta
 
 __all__ = [
@@ -53,14 +54,23 @@ def _mv() -> Any:
 def _closed(name: str, delta: Any) -> np.ndarray:
     d = V.finite("delta", delta)
     fn = compile_exprs(gauss.STATED[name], (_delta,))
-    return np.asarray(fn(np.abs(d)), dtype=np.float64) * np.ones_like(d)
+    with np.errstate(over="ignore", under="ignore"):
+        out = np.asarray(fn(np.abs(d)), dtype=np.float64) * np.ones_like(d)
+    bad = ~np.isfinite(out)
+    if np.any(bad):
+        first = float(np.abs(d)[bad].ravel()[0]) if d.ndim else float(abs(d))
+        raise PrecisionError(f"{name}_gauss: delta={first!r} is too large: the value "
+                             "overflows double precision (use the closed form's logarithm)")
+    return out
 
 
 def bhattacharyya(delta: Any) -> np.ndarray:
     r"""Bhattacharyya coefficient of two equal-covariance Gaussians, :math:`e^{-\Delta^2/8}`.
 
     ``delta`` is the Mahalanobis separation (any sign; only Δ² matters).
-    Claim ``gauss.closed_forms``.
+    Claim ``gauss.closed_forms``. Domain: every finite Δ; correctly rounded up to a relative
+    error of a few ulps of Δ²/8 (so ~1e-16·Δ²/8 relative), and 0.0 once
+    :math:`e^{-\Delta^2/8}` is below the smallest double (|Δ| > 77.2).
 
     >>> float(bhattacharyya(0.0))
     1.0
@@ -69,17 +79,24 @@ def bhattacharyya(delta: Any) -> np.ndarray:
 
 
 def kl_gauss(delta: Any) -> np.ndarray:
-    r""":math:`\mathrm{KL}(\varphi_a\Vert\varphi_b) = \Delta^2/2` (claim ``gauss.closed_forms``)."""
+    r""":math:`\mathrm{KL}(\varphi_a\Vert\varphi_b) = \Delta^2/2` (claim ``gauss.closed_forms``).
+
+    Domain |Δ| ≤ 1.8e154 (beyond, Δ²/2 overflows: :class:`PrecisionError`); correctly rounded."""
     return _closed("kl", delta)
 
 
 def chi2_gauss(delta: Any) -> np.ndarray:
-    r""":math:`\chi^2(\varphi_a\Vert\varphi_b) = e^{\Delta^2} - 1` (``gauss.closed_forms``)."""
+    r""":math:`\chi^2(\varphi_a\Vert\varphi_b) = e^{\Delta^2} - 1` (``gauss.closed_forms``).
+
+    Domain |Δ| ≤ 26.64 (beyond, the value overflows: :class:`PrecisionError`); relative error a
+    few ulps of Δ² (``expm1``, so accurate at small Δ too)."""
     return _closed("chi2", delta)
 
 
 def hellinger2_gauss(delta: Any) -> np.ndarray:
-    r"""Squared Hellinger distance :math:`1 - e^{-\Delta^2/8}` (claim ``gauss.closed_forms``)."""
+    r"""Squared Hellinger distance :math:`1 - e^{-\Delta^2/8}` (claim ``gauss.closed_forms``).
+
+    Every finite Δ; ``-expm1(-Δ²/8)``, accurate to a few ulps also for small Δ."""
     return _closed("hellinger2", delta)
 
 
@@ -99,7 +116,29 @@ def _fkl_params(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean) -> lis
     else:
         rm = V.finite("replay_mean", replay_mean)
     b = V.broadcast(w=w_, mu_old=mo, mu_new=mn, data_mean=dm, replay_mean=rm, replay=rp, sigma=sg)
+    # a replay mean without replay plays no part: it must not widen the problem's spread
+    b[4] = np.where(b[5] > 0, b[4], b[3])
     return b
+
+
+_FKL_MEANS = ("mu_old", "mu_new", "data_mean", "replay_mean")
+_RKL_MEANS = ("mu_old", "mu_new", "target_old", "target_new")
+
+
+def _std_fkl(p: list[np.ndarray], family: str, function: str) -> tuple[list[np.ndarray], Frame]:
+    """FKL parameters in standard coordinates (:mod:`symforget.frame`), σ = 1."""
+    m, frame = standardize(dict(zip(_FKL_MEANS, p[1:5], strict=True)), p[6], family=family,
+                           function=function)
+    return [p[0], m["mu_old"], m["mu_new"], m["data_mean"], m["replay_mean"], p[5],
+            np.ones_like(p[6])], frame
+
+
+def _std_rkl(p: list[np.ndarray], family: str, function: str) -> tuple[list[np.ndarray], Frame]:
+    """RKL parameters in standard coordinates (:mod:`symforget.frame`), σ = 1."""
+    m, frame = standardize(dict(zip(_RKL_MEANS, (p[1], p[2], p[4], p[5]), strict=True)), p[6],
+                           family=family, function=function)
+    return [p[0], m["mu_old"], m["mu_new"], p[3], m["target_old"], m["target_new"],
+            np.ones_like(p[6])], frame
 
 
 def _split_replay(spec_fn, p: list[np.ndarray]) -> np.ndarray:
@@ -134,10 +173,11 @@ def fkl_grad(
         return _mv().fkl_grad(w, mu_old, mu_new, data_mean=data_mean, cov=cov, replay=replay,
                               replay_mean=replay_mean, sigma=sigma)
     sigma = 1.0 if sigma is None else sigma
-    p = _fkl_params(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean)
+    p, frame = _std_fkl(_fkl_params(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean),
+                        "grad", "fkl_grad")
     from .fastgrad import fkl_grad as _fast  # reduced form (issue 8), see symforget.fastgrad
 
-    return _fast(p)
+    return frame.gradient(_fast(p), function="fkl_grad")
 
 
 def fkl_hessian(
@@ -150,9 +190,10 @@ def fkl_hessian(
         return _mv().fkl_hessian(w, mu_old, mu_new, data_mean=data_mean, cov=cov, replay=replay,
                                  replay_mean=replay_mean, sigma=sigma)
     sigma = 1.0 if sigma is None else sigma
-    p = _fkl_params(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean)
+    p, frame = _std_fkl(_fkl_params(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean),
+                        "quadrature", "fkl_hessian")
     out = expect(compile_spec(mixture.fkl_hess_spec()), p)
-    return out.reshape(*out.shape[:-1], 3, 3)
+    return frame.hessian(out.reshape(*out.shape[:-1], 3, 3), function="fkl_hessian")
 
 
 def fkl_loss(
@@ -164,7 +205,8 @@ def fkl_loss(
         return _mv().fkl_loss(w, mu_old, mu_new, data_mean=data_mean, cov=cov, replay=replay,
                               replay_mean=replay_mean, sigma=sigma)
     sigma = 1.0 if sigma is None else sigma
-    p = _fkl_params(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean)
+    p, _ = _std_fkl(_fkl_params(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean),
+                    "quadrature", "fkl_loss")
     return _split_replay(mixture.fkl_loss_spec, p)[..., 0]
 
 
@@ -182,7 +224,9 @@ def fkl_iw_grad(
     p = _fkl_params(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean)
     if np.any(p[5] <= 0):
         raise ParameterError("replay must be > 0 for an importance-weighted replay gradient")
-    return expect(compile_spec(mixture.fkl_iw_grad_spec()), p)
+    p, frame = _std_fkl(p, "quadrature", "fkl_iw_grad")
+    return frame.gradient(expect(compile_spec(mixture.fkl_iw_grad_spec()), p),
+                          function="fkl_iw_grad")
 
 
 def em_step(
@@ -199,12 +243,13 @@ def em_step(
         return _mv().em_step(w, mu_old, mu_new, data_mean=data_mean, cov=cov, replay=replay,
                              replay_mean=replay_mean, sigma=sigma)
     sigma = 1.0 if sigma is None else sigma
-    p = _fkl_params(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean)
+    p, frame = _std_fkl(_fkl_params(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean),
+                        "quadrature", "em_step")
     s = expect(compile_spec(mixture.em_spec()), p)
     with np.errstate(divide="ignore", invalid="ignore"):
         mo = np.where(s[..., 0] > 0, s[..., 1] / s[..., 0], p[1])
         mn = np.where(s[..., 2] > 0, s[..., 3] / s[..., 2], p[2])
-    return np.stack([s[..., 0], mo, mn], axis=-1)
+    return np.stack([s[..., 0], frame.means(mo), frame.means(mn)], axis=-1)
 
 
 def _rkl_params(w, mu_old, mu_new, alpha, target_old, target_new, sigma) -> list[np.ndarray]:
@@ -232,10 +277,11 @@ def rkl_grad(
         return _mv().rkl_grad(w, mu_old, mu_new, alpha=alpha, target_old=target_old,
                               target_new=target_new, cov=cov, sigma=sigma)
     sigma = 1.0 if sigma is None else sigma
-    p = _rkl_params(w, mu_old, mu_new, alpha, target_old, target_new, sigma)
+    p, frame = _std_rkl(_rkl_params(w, mu_old, mu_new, alpha, target_old, target_new, sigma),
+                        "grad", "rkl_grad")
     from .fastgrad import rkl_grad as _fast  # reduced form (issue 8), see symforget.fastgrad
 
-    return _fast(p)
+    return frame.gradient(_fast(p), function="rkl_grad")
 
 
 def rkl_hessian(
@@ -249,9 +295,10 @@ def rkl_hessian(
         return _mv().rkl_hessian(w, mu_old, mu_new, alpha=alpha, target_old=target_old,
                                  target_new=target_new, cov=cov, sigma=sigma)
     sigma = 1.0 if sigma is None else sigma
-    p = _rkl_params(w, mu_old, mu_new, alpha, target_old, target_new, sigma)
-    out = expect(compile_spec(mixture.rkl_hess_spec()), p)
-    return out.reshape(*out.shape[:-1], 3, 3)
+    p, frame = _std_rkl(_rkl_params(w, mu_old, mu_new, alpha, target_old, target_new, sigma),
+                        "quadrature", "rkl_hessian")
+    out = expect(compile_spec(stein.rkl_hess_stein_spec()), p)
+    return frame.hessian(out.reshape(*out.shape[:-1], 3, 3), function="rkl_hessian")
 
 
 def rkl_loss(
@@ -263,7 +310,8 @@ def rkl_loss(
         return _mv().rkl_loss(w, mu_old, mu_new, alpha=alpha, target_old=target_old,
                               target_new=target_new, cov=cov, sigma=sigma)
     sigma = 1.0 if sigma is None else sigma
-    p = _rkl_params(w, mu_old, mu_new, alpha, target_old, target_new, sigma)
+    p, _ = _std_rkl(_rkl_params(w, mu_old, mu_new, alpha, target_old, target_new, sigma),
+                    "quadrature", "rkl_loss")
     return expect(compile_spec(mixture.rkl_loss_spec()), p)[..., 0]
 
 
@@ -278,8 +326,11 @@ def fisher_matrix(w: Any, mu_old: Any, mu_new: Any, *, sigma: Any = None,
     sigma = 1.0 if sigma is None else sigma
     p = V.broadcast(**dict(zip(("w", "mu_old", "mu_new", "sigma"),
                                _student(w, mu_old, mu_new, sigma), strict=True)))
-    out = expect(compile_spec(mixture.fisher_spec()), p)
-    return out.reshape(*out.shape[:-1], 3, 3)
+    m, frame = standardize({"mu_old": p[1], "mu_new": p[2]}, p[3], family="quadrature",
+                           function="fisher_matrix")
+    out = expect(compile_spec(mixture.fisher_spec()),
+                 [p[0], m["mu_old"], m["mu_new"], np.ones_like(p[3])])
+    return frame.hessian(out.reshape(*out.shape[:-1], 3, 3), function="fisher_matrix")
 
 
 def fisher(alpha: Any, delta: Any) -> np.ndarray:

@@ -33,6 +33,7 @@ _LAZY = {
     "fisher_matrix": "model",
     "misassignment": "misassign",
     "log_misassignment": "misassign",
+    "log_misassignment_excess": "misassign",
     "separation": "multivariate",
     "verify": "claims",
 }

@@ -25,9 +25,10 @@ Method (regime switching, everything in log space; measured in ``benchmarks/``):
     (:math:`s = A\sinh\tau`, 42–65 nodes chosen by the band of (Δ, λ), sech weights
     precomputed: one exp per node).
 
-Accuracy (tests/test_misassignment.py, against 50-digit mpmath): relative error of ``m``
-≤ 1e-12 for Δ ∈ [0, 60], w ∈ [1e-9, 1 − 1e-9] (measured ~1e-13 worst, set by rounding of
-Δ²/8); absolute error of ``log m`` ≤ 1e-10 up to Δ = 1000 and beyond.
+Accuracy (tests/test_misassignment.py and tests/test_domain.py, against 30–50-digit mpmath):
+relative error of ``m`` ≤ 1e-12 for Δ ∈ [0, 60], w ∈ [1e-9, 1 − 1e-9] (measured ~1e-13 worst,
+set by rounding of Δ²/8); relative error of ``log m`` a few ulps for Δ up to 1e150 (its
+absolute error therefore grows like 1e-16·Δ²/8: use :func:`log_misassignment_excess` for ratios).
 Negative Δ is allowed: :math:`m(w,-\Delta) = m(w,\Delta)` (reflect x → −x).
 """
 
@@ -44,7 +45,7 @@ from .compile import compile_exprs
 from .errors import ParameterError
 from .symbolic import drift as sd
 
-__all__ = ["misassignment", "log_misassignment", "regime", "REGIMES"]
+__all__ = ["misassignment", "log_misassignment", "log_misassignment_excess", "regime", "REGIMES"]
 
 #: Gauss–Hermite orders for 0 < Δ ≤ _GH_MAX: (Δ_hi, nodes); the responsibility's poles sit
 #: at distance π/Δ from the real axis (measured worst 4e-15 with these orders)
@@ -108,7 +109,7 @@ def _compiled() -> dict[str, Any]:
     if sp.simplify(poly.as_expr() - q2 * sd.s**2 - q1 * sd.s) != 0:  # pragma: no cover
         raise AssertionError("the s-frame exponent must be a quadratic without constant term")
     lam_half = sp.pi * c / D**2  # πλ/2 with λ = 2c/Δ²
-    asym = []
+    asym, asym_scaled = [], []
     for _, _, n_terms in _ASYM_TIERS:
         series = _horner(sd.resummed_polynomials(n_terms)).subs(
             {sd.u: 1 / D**2, sd.T2: sp.tan(lam_half) ** 2})
@@ -116,11 +117,16 @@ def _compiled() -> dict[str, Any]:
         asym.append(compile_exprs(
             sp.Add(sd.asymptotic_log_prefactor() - c**2 / (2 * D**2),
                    -sp.log(sp.cos(lam_half)), sp.log(series, evaluate=False)), (c, D)))
+        # log m + Δ²/8 with the Δ²/8 cancelled symbolically (no huge intermediate)
+        asym_scaled.append(compile_exprs(
+            sp.Add(sp.expand(sd.asymptotic_log_prefactor() + D**2 / 8) - c**2 / (2 * D**2),
+                   -sp.log(sp.cos(lam_half)), sp.log(series, evaluate=False)), (c, D)))
     return {
         "gh": compile_exprs([A, B], (c, D)),
         "de_coeffs": compile_exprs([q2, q1], (c, D)),
         "de_pref": compile_exprs(sd.cosh_log_prefactor_s(), (c, D)),
         "asym": tuple(asym),
+        "asym_scaled": tuple(asym_scaled),
     }
 
 
@@ -288,10 +294,17 @@ def log_misassignment(w: Any, delta: Any) -> np.ndarray:
               \ c = \log\tfrac{w}{1-w},
 
     the probability that an old-mode sample is assigned to the new component (whitened units:
-    Δ is the Mahalanobis separation of the student's means). Accurate to an absolute 1e-10 for
-    |Δ| up to 1e150 (``m`` itself underflows near Δ ≈ 77); :math:`\log m \approx -\Delta^2/8
-    - \log\Delta + \log(\sqrt{\pi/2}\sqrt{(1-w)/w})` for large Δ
-    (claim ``rkl.drift_asymptotics``).
+    Δ is the Mahalanobis separation of the student's means); :math:`\log m \approx
+    -\Delta^2/8 - \log\Delta + \log(\sqrt{\pi/2}\sqrt{(1-w)/w})` for large Δ
+    (claim ``rkl.drift_asymptotics``; ``m`` itself underflows near Δ ≈ 77).
+
+    **Domain and accuracy.** w ∈ (0, 1), |Δ| ≤ 1e150. Relative error of ``log m`` ≤ 4e-16·max(1,
+    …) — a few ulps of the value — measured against 30-digit mpmath (``precise.misassignment``)
+    for Δ up to 1e150 (``tests/test_domain.py``); for |log m| < 1 (Δ ≲ 1.5, w not tiny) the
+    absolute error is ≤ 1e-13. Because ``log m`` ≈ −Δ²/8 is huge for large Δ, its absolute error
+    grows like 1e-16·Δ²/8 (16 at Δ = 1e9): a ratio of two tiny quantities must not be formed by
+    subtracting such logarithms — :func:`log_misassignment_excess` gives
+    :math:`\log m + \Delta^2/8` with the common term removed analytically.
 
     Parameters
     ----------
@@ -319,12 +332,55 @@ def log_misassignment(w: Any, delta: Any) -> np.ndarray:
     -125006.682
     """
     w_, d_ = _params(w, delta)
+    _check_log_domain(d_)
+    out = _log_m(w_.ravel(), d_.ravel()).reshape(w_.shape)
+    return out
+
+
+def log_misassignment_excess(w: Any, delta: Any) -> np.ndarray:
+    r""":math:`\log m(w,\Delta) + \Delta^2/8`, with the :math:`\Delta^2/8` removed analytically.
+
+    The Bhattacharyya-gated part of :math:`\log m` is the common factor :math:`e^{-\Delta^2/8}`;
+    what remains, :math:`-\tfrac c2 + \log\sqrt{\pi/2} - \log\Delta + O(\Delta^{-2})`, is
+    O(log Δ). For Δ ≥ 20 (the asymptotic regime) the compiled expression has the Δ²/8 cancelled
+    symbolically, so the result is accurate to a few ulps of its own (small) value for every
+    |Δ| ≤ 1e150; below it is formed as ``log_misassignment(w, Δ) + Δ²/8`` (absolute error
+    ≤ 1e-13, Δ²/8 ≤ 50). Ratios such as :math:`m/(\tfrac12\sqrt{(1-w)/w}\,e^{-\Delta^2/8})`
+    (claim ``rkl.drift_bc_bound``) are formed from it without catastrophic cancellation.
+
+    Same domain and errors as :func:`log_misassignment`.
+
+    >>> round(float(log_misassignment_excess(0.5, 1e9)), 6)  # ≈ log √(π/2) − log Δ
+    -20.497474
+    """
+    w_, d_ = _params(w, delta)
+    _check_log_domain(d_)
+    flat_w, flat_d = w_.ravel(), d_.ravel()
+    out = np.empty_like(flat_w)
+    c = np.log(flat_w / (1.0 - flat_w))
+    # asymptotic regime of _log_m_fundamental: Δ ≥ 20 and λ = 2|c|/Δ² ≤ 0.2 (no reflection
+    # needed there: |c| ≤ 0.1 Δ² < Δ²/2)
+    big = (flat_d >= _ASYM_MIN) & (2.0 * np.abs(c) <= _ASYM_LAMBDA * flat_d * flat_d)
+    small = ~big
+    if small.any():
+        out[small] = _log_m(flat_w[small], flat_d[small]) + flat_d[small] ** 2 / 8.0
+    if big.any():
+        fns = _compiled()["asym_scaled"]
+        cb, db = c[big], flat_d[big]
+        tier = db >= _ASYM_TIERS[1][0]
+        vals = np.empty_like(cb)
+        for k, sel in enumerate((~tier, tier)):
+            if sel.any():
+                vals[sel] = _chunked(fns[k], cb[sel], db[sel])
+        out[big] = vals
+    return out.reshape(w_.shape)
+
+
+def _check_log_domain(d_: np.ndarray) -> None:
     if np.any(d_ > _DELTA_MAX):
         bad = float(d_[d_ > _DELTA_MAX].ravel()[0])
         raise ParameterError(f"delta={bad!r} must satisfy |delta| <= {_DELTA_MAX:g} "
                              "(log m = −Δ²/8 + … overflows double precision beyond)")
-    out = _log_m(w_.ravel(), d_.ravel()).reshape(w_.shape)
-    return out
 
 
 def misassignment(w: Any, delta: Any) -> np.ndarray:

@@ -26,6 +26,7 @@ quadrature's own error estimate must be within it, else :class:`~symforget.error
 
 from __future__ import annotations
 
+from fractions import Fraction
 from functools import cache
 from typing import Any
 
@@ -36,6 +37,7 @@ from .errors import ParameterError, PrecisionError
 from .symbolic import drift as sd
 from .symbolic.symbols import t as _t
 from .symbolic.symbols import x as _x
+from .validate import real_scalar
 
 __all__ = ["misassignment", "certify", "series", "cosh_quad", "direct_quad",
            "DEFAULT_DPS"]
@@ -71,14 +73,19 @@ def _cvz_weights(n: int, dps: int) -> tuple[tuple[mpmath.mpf, ...], mpmath.mpf]:
 
 
 def _validate(w: Any, delta: Any) -> tuple[mpmath.mpf, mpmath.mpf]:
-    try:
-        w_, d_ = mpmath.mpf(w), mpmath.mpf(delta)
-    except (TypeError, ValueError) as exc:
-        raise ParameterError(f"w={w!r}, delta={delta!r} must be real numbers") from exc
+    """(w, |Δ|) as mpf values (validate.real_scalar): floats exactly, Fraction/Decimal rounded
+    at 1100 digits (beyond every supported ``dps``); strings, None, booleans refused."""
+    w_r, d_r = real_scalar("w", w), real_scalar("delta", delta)
+
+    def mpf(v: float | Fraction) -> mpmath.mpf:
+        if isinstance(v, float):
+            return mpmath.mpf(v)
+        with mpmath.workdps(1100):
+            return mpmath.mpf(v.numerator) / v.denominator
+
+    w_, d_ = mpf(w_r), mpf(d_r)
     if not 0 < w_ < 1:
         raise ParameterError(f"w={w!r} must lie in the open interval (0, 1)")
-    if not mpmath.isfinite(d_):
-        raise ParameterError(f"delta={delta!r} must be finite")
     return w_, abs(d_)
 
 

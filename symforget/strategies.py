@@ -20,6 +20,14 @@ Strategies
 ``covariances``      a d × d symmetric positive-definite Σ with bounded condition number
 ``collinear_means``  k points of ℝ^d on one line (the means that reduce to the 1-D model)
 
+For metamorphic tests (an invariance of the model must hold *exactly* on the inputs, so the
+transformed inputs must be exactly representable):
+
+``exact_weights``    w with 1 − w exact, down to 2^-40 ≈ 9e-13 from 0 and 1
+``grid_means``       k means on a dyadic grid with a spread up to a given edge
+``shifts``           a translation S with S + m exact for grid means
+``binary_scales``    a power of two (scaling by it is exact), across many decades
+
 Examples
 --------
 >>> from hypothesis import given, settings
@@ -57,6 +65,10 @@ __all__ = [
     "targets",
     "covariances",
     "collinear_means",
+    "exact_weights",
+    "grid_means",
+    "shifts",
+    "binary_scales",
     "LARGE_SEPARATION",
 ]
 
@@ -385,3 +397,96 @@ def collinear_means(d: int, k: int, coordinate: SearchStrategy[float] | None = N
         return np.asarray(base, dtype=float) * 4.0 + np.outer(np.asarray(t, dtype=float), u)
 
     return st.builds(build, vec, vec, st.lists(ts, min_size=k, max_size=k))
+
+
+# ------------------------------------------------------------------ metamorphic strategies
+
+#: spacing of :func:`grid_means` (a power of two: sums with :func:`shifts` stay exact)
+GRID = 2.0**-8
+
+
+def exact_weights(min_exponent: int = 40) -> SearchStrategy[float]:
+    r"""A weight w ∈ (0, 1) such that ``1 - w`` is exact in double precision.
+
+    Dyadic values :math:`k\,2^{-e}` with e ≤ ``min_exponent`` (default 40: w down to
+    :math:`2^{-40} \approx 9.1\cdot10^{-13}` from 0 and from 1), so the label swap
+    w ↦ 1 − w ↦ w returns the same float. The extremes :math:`2^{-e}` and
+    :math:`1 - 2^{-e}` are drawn often.
+
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=20)
+    ... @given(exact_weights())
+    ... def test_exact(w):
+    ...     assert 0 < w < 1 and 1 - (1 - w) == w
+    >>> test_exact()
+    """
+    e_max = int(_real("min_exponent", min_exponent))
+    if not 1 <= e_max <= 52:
+        raise ParameterError(f"min_exponent={min_exponent!r} must lie in [1, 52]")
+
+    def dyadic(pair: tuple[int, int]) -> float:
+        e, k = pair
+        return (k % (2**e - 1) + 1) / 2.0**e
+
+    edges = st.integers(1, e_max).flatmap(
+        lambda e: st.sampled_from([2.0**-e, 1.0 - 2.0**-e]))
+    return st.one_of(edges, st.tuples(st.integers(1, e_max), st.integers(0, 2**52)).map(dyadic))
+
+
+def grid_means(k: int, max_spread: float = 12.0) -> SearchStrategy[tuple[float, ...]]:
+    r"""k means on the grid :math:`2^{-8}\mathbb Z` whose spread (max − min) is ≤ ``max_spread``.
+
+    The spread is drawn log-uniformly from [2^-8, max_spread] half of the time (so separations
+    across many decades, up to the edge of an evaluator's domain) and the means are placed in
+    it; coincident means occur. Every mean is exactly representable together with any
+    :func:`shifts` translation.
+    """
+    k = int(_real("k", k))
+    edge = _real("max_spread", max_spread)
+    if k < 1:
+        raise ParameterError(f"k={k!r} must be >= 1")
+    if not GRID <= edge <= 2.0**40:
+        raise ParameterError(f"max_spread={max_spread!r} must lie in [2^-8, 2^40]")
+    n_max = int(edge / GRID)
+
+    def place(spread_units: int) -> SearchStrategy[tuple[float, ...]]:
+        half = spread_units // 2
+        pts = st.integers(-half, spread_units - half).map(lambda j: j * GRID)
+        return st.tuples(*[pts] * k)
+
+    log_spread = _floats(0.0, math.log(n_max) if n_max > 1 else 0.0).map(
+        lambda u: max(1, int(math.exp(u))))
+    return st.one_of(st.integers(1, min(n_max, 4096)), log_spread,
+                     st.just(n_max)).flatmap(place)
+
+
+def shifts(max_abs: float = 2.0**40) -> SearchStrategy[float]:
+    r"""A translation S with |S| ≤ ``max_abs`` on the grid of :func:`grid_means`.
+
+    S is a multiple of the grid spacing with at most 48 significant bits above it, so
+    S + m is exact for grid means up to 2^40 in size and S ≤ 2^40 ≈ 1.1e12. Large |S| (far from
+    the origin, where absolute positions used to cost accuracy) are drawn often.
+    """
+    edge = _real("max_abs", max_abs)
+    if not 0.0 <= edge <= 2.0**40:
+        raise ParameterError(f"max_abs={max_abs!r} must lie in [0, 2^40]")
+    n_max = int(edge / GRID)
+    big = st.integers(0, 40).map(lambda e: float(min(2.0**e, edge)))
+    signs = st.sampled_from([-1.0, 1.0])
+    return st.one_of(
+        st.tuples(signs, big).map(lambda t: t[0] * t[1]),
+        st.integers(-n_max, n_max).map(lambda j: j * GRID),
+    )
+
+
+def binary_scales(min_exponent: int = -900, max_exponent: int = 900) -> SearchStrategy[float]:
+    r"""A power of two :math:`2^j`, j ∈ [``min_exponent``, ``max_exponent``].
+
+    Multiplying means and σ by it is exact, so a scale-equivariant evaluator must give the same
+    result up to the Jacobian factors. The default range covers σ from 1e-271 to 1e271.
+    """
+    lo, hi = int(_real("min_exponent", min_exponent)), int(_real("max_exponent", max_exponent))
+    _ordered("min_exponent", lo, "max_exponent", hi)
+    if lo < -1000 or hi > 1000:
+        raise ParameterError("exponents must lie in [-1000, 1000]")
+    return st.integers(lo, hi).map(lambda j: math.ldexp(1.0, j))

@@ -49,6 +49,7 @@ from .symbols import (
 
 __all__ = [
     "log_odds",
+    "log_normal_ratio",
     "log_mixture",
     "mixture_pdf",
     "log_q",
@@ -69,10 +70,29 @@ __all__ = [
 
 
 def log_odds(weight: sp.Expr, m_first: sp.Expr, m_second: sp.Expr) -> sp.Expr:
-    r"""z(x) = log(π/(1−π)) + log φ(x; m1) − log φ(x; m2), expanded (linear in x)."""
-    return sp.log(weight) - sp.log(1 - weight) + sp.expand(
-        log_normal_pdf(x, m_first, sigma) - log_normal_pdf(x, m_second, sigma)
-    )
+    r"""z(x) = log(π/(1−π)) + log φ(x; m1) − log φ(x; m2), linear in x, in *pivot form*
+    :math:`\log\tfrac{\pi}{1-\pi} + (m_1 - m_2)(x - \tfrac{m_1 + m_2}2)/\sigma^2`.
+
+    The expanded form :math:`(m_2^2 - m_1^2)/2\sigma^2 + (m_1 - m_2)x/\sigma^2` loses every digit
+    when the means nearly coincide far from the origin (m² and m·x terms cancel: z came out
+    ≈ 1e-8 instead of 0 for m1 = m2 = 6688, x ≈ −6688; found by the metamorphic suite). The
+    pivot form is checked equal to the definition here.
+    """
+    z = sp.log(weight) - sp.log(1 - weight) + log_normal_ratio(m_first, m_second)
+    definition = sp.log(weight) - sp.log(1 - weight) + log_normal_pdf(
+        x, m_first, sigma) - log_normal_pdf(x, m_second, sigma)
+    if sp.expand(z - definition) != 0:  # pragma: no cover - an identity
+        raise AssertionError("pivot form of the log-odds differs from its definition")
+    return z
+
+
+def log_normal_ratio(m_first: sp.Expr, m_second: sp.Expr) -> sp.Expr:
+    r""":math:`\log\varphi(x; m_1) - \log\varphi(x; m_2) = (m_1 - m_2)(x - \tfrac{m_1+m_2}2)/\sigma^2`
+    (pivot form, see :func:`log_odds`; checked against the definition)."""
+    r = (m_first - m_second) * (x - (m_first + m_second) / 2) / sigma**2
+    if sp.expand(r - log_normal_pdf(x, m_first, sigma) + log_normal_pdf(x, m_second, sigma)) != 0:
+        raise AssertionError("pivot form of log φ1 − log φ2 differs")  # pragma: no cover
+    return r
 
 
 def log_mixture(weight: sp.Expr, m_first: sp.Expr, m_second: sp.Expr) -> sp.Expr:
@@ -190,7 +210,7 @@ def fkl_loss_spec(with_replay: bool = True) -> ExpectationSpec:
 def _log_ratio() -> sp.Expr:
     """log(q/p*) in stable form; the two log φ terms combine into a linear function of x."""
     return (sp.log(1 - w) - sp.log(1 - alpha)
-            + sp.expand(log_normal_pdf(x, mu_n, sigma) - log_normal_pdf(x, nu_n, sigma))
+            + log_normal_ratio(mu_n, nu_n)
             + Softplus(log_odds(w, mu_o, mu_n)) - Softplus(log_odds(alpha, nu_o, nu_n)))
 
 
@@ -244,7 +264,7 @@ def fkl_iw_grad_spec() -> ExpectationSpec:  # requires ρ > 0
     P_new = φ_{m_d}; the weight P_new/P_train = exp(log φ_{m_d} − log P_train) in stable form.
     """
     log_weight = log_normal_pdf(x, data_mean, sigma) - log_mixture(rho, replay_mean, data_mean)
-    integrand = tuple(-sp.exp(sp.expand(log_weight)) * e for e in score())
+    integrand = tuple(-sp.exp(log_weight) * e for e in score())
     return ExpectationSpec("fkl_iw_grad", FKL_ARGS, _train_components(), (integrand, integrand),
                            (log_odds(w, mu_o, mu_n), log_odds(rho, replay_mean, data_mean)))
 

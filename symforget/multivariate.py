@@ -59,7 +59,7 @@ from scipy import linalg as sla
 from . import model
 from . import validate as V
 from .compile import compile_spec
-from .errors import ParameterError
+from .errors import ParameterError, PrecisionError
 from .quadrature import expect
 from .symbolic.dimension import orthogonal_fisher_spec, orthogonal_fkl_hessian_spec
 
@@ -242,6 +242,10 @@ class Reduction:
     offset: np.ndarray
 
 
+#: largest whitened coordinate accepted (its square must stay far below 1.8e308)
+_WHITE_MAX = 1e150
+
+
 def reduce_means(means: dict[str, Any], cov: Any, *, rtol: float = COLLINEAR_RTOL) -> Reduction:
     r"""Whiten the named means, check they are collinear, and return 1-D coordinates.
 
@@ -269,6 +273,11 @@ def reduce_means(means: dict[str, Any], cov: Any, *, rtol: float = COLLINEAR_RTO
     sizes = np.cumsum([v.size // d for v in vecs])[:-1]
     white = [z.reshape(v.shape) for z, v in zip(np.split(flat, sizes), vecs, strict=True)]
     white = V.broadcast(**dict(zip(names, white, strict=True)))
+    for n, z in zip(names, white, strict=True):  # squared norms below must not overflow
+        if not (np.isfinite(z).all() and np.abs(z).max(initial=0.0) <= _WHITE_MAX):
+            raise PrecisionError(
+                f"{n}: a whitened coordinate exceeds {_WHITE_MAX:g} (Mahalanobis units); "
+                "beyond it distances overflow double precision")
     diffs = np.stack([z - white[0] for z in white])  # (k, B..., d)
     dist = np.linalg.norm(diffs, axis=-1)  # (k, B...)
     far = np.argmax(dist, axis=0)  # (B...)

@@ -219,3 +219,48 @@ def test_loss_reference_forms_agree(refs: tuple[int, int]) -> None:
         a = expect(compile_spec(mixture.fkl_loss_spec_ref(replay, refs)), pf)
         b = expect(compile_spec(mixture.fkl_loss_spec(replay)), pf)
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+_EDGE_SPECS = {
+    "rkl_loss": (mixture.rkl_loss_spec, "rkl", 1e-12),
+    "rkl_hessian": (mixture.rkl_hess_spec, "rkl", 1e-10),
+    "fkl_loss": (lambda: mixture.fkl_loss_spec(True), "fkl", 1e-12),
+    "fkl_hessian": (mixture.fkl_hess_spec, "fkl", 1e-10),
+    "em_step": (mixture.em_spec, "fkl", 1e-10),
+    "fisher_matrix": (mixture.fisher_spec, "fisher", 1e-10),
+    "rkl_grad": (mixture.rkl_grad_spec, "rkl", 1e-12),
+    "fkl_grad": (mixture.fkl_grad_spec, "fkl", 1e-12),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(_EDGE_SPECS))
+@pytest.mark.parametrize("spread", [1e3, 1e7])
+def test_accuracy_at_domain_edge(name: str, spread: float) -> None:
+    """README "Accuracy and domains": each evaluator against the 40-digit quadrature of its
+    unreduced spec at random standard-coordinate points of the given spread."""
+    spec_fn, kind, rtol = _EDGE_SPECS[name]
+    rng = np.random.default_rng(int(spread) % 1000 + len(name))
+    for _ in range(2):
+        m = rng.uniform(-0.5, 0.5, 4) * spread
+        m[0], m[1] = -spread / 2, spread / 2
+        rng.shuffle(m)
+        w, a = rng.uniform(0.05, 0.95, 2)
+        if kind == "rkl":
+            p = [w, m[0], m[1], a, m[2], m[3], 1.0]
+            got = getattr(sf, name)(w, m[0], m[1], alpha=a, target_old=m[2], target_new=m[3])
+        elif kind == "fkl":
+            p = [w, m[0], m[1], m[2], m[3], a, 1.0]
+            got = getattr(sf, name)(w, m[0], m[1], data_mean=m[2], replay=a, replay_mean=m[3])
+        else:
+            p = [w, m[0], m[1], 1.0]
+            got = sf.fisher_matrix(w, m[0], m[1])
+        ref = np.array(precise.expect(spec_fn(), p, dps=50, rtol=1e-20).as_floats())
+        if name == "em_step":  # statistics → the EM map
+            # (a component with no responsibility keeps its mean, as em_step documents)
+            ref = np.array([ref[0], ref[1] / ref[0] if ref[0] > 0 else p[1],
+                            ref[3] / ref[2] if ref[2] > 0 else p[2]])
+        got = np.ravel(got)
+        floor = 1e-3 * np.abs(ref).max()
+        np.testing.assert_array_less(np.abs(got - ref), rtol * np.maximum(np.abs(ref), floor)
+                                     + 1e-300)

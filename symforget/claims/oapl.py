@@ -29,6 +29,7 @@ from ..compile import compile_exprs
 from ..methods import oapl as O
 from ..methods.base import Problem
 from ..symbolic import tilt as T
+from ..symbolic.functions import complement_sigmoids
 from . import register
 from .base import Checks, Claim, Context, Evidence, as_expr, fit_line
 
@@ -360,13 +361,25 @@ def _logp_setup(alpha: float, delta: float) -> tuple[Any, Any, float, float, flo
     from ..symbolic.symbols import mu_n, mu_o, nu_n, nu_o, sigma, w, x
 
     lp = compile_exprs(M.log_p(), (x, a_, nu_o, nu_n, sigma))
+    dlp = compile_exprs(complement_sigmoids(sp.expand(sp.diff(M.log_p(), x))),
+                        (x, a_, nu_o, nu_n, sigma))
     lq = compile_exprs(M.log_q(), (x, w, mu_o, mu_n, sigma))
     log_p = lambda z: lp(z, alpha, 0.0, delta, 1.0)  # noqa: E731
+    dlog_p = lambda z: float(dlp(z, alpha, 0.0, delta, 1.0))  # noqa: E731
     log_q = lambda z: lq(z, 0.5, 0.0, delta - 2.0, 1.0)  # noqa: E731
-    xo = optimize.minimize_scalar(lambda z: -log_p(z), bounds=(-1.0, delta / 2),
-                                  method="bounded", options={"xatol": 1e-13}).x
-    xn = optimize.minimize_scalar(lambda z: -log_p(z), bounds=(delta / 2, delta + 1.0),
-                                  method="bounded", options={"xatol": 1e-13}).x
+    # the peaks are roots of ∂ₓ log p* (accurate to rounding); maximising log p* itself
+    # locates a peak only to ~√ε ≈ 1e-8, far coarser than the e^{−Δ²/2} offset measured below
+    grid = np.linspace(-1.0, delta + 1.0, 4001)
+    slope = np.array([dlog_p(z) for z in grid])
+    down = np.flatnonzero((slope[:-1] > 0) & (slope[1:] <= 0))  # maxima of log p*
+    if down.size < 2:
+        raise AssertionError(f"p* is not bimodal at alpha={alpha}, delta={delta}")
+
+    def peak(i: int) -> float:
+        return optimize.brentq(dlog_p, grid[i], grid[i + 1], xtol=1e-300,
+                               rtol=4 * np.finfo(float).eps)
+
+    xo, xn = peak(down[0]), peak(down[-1])
     saddle = optimize.minimize_scalar(log_p, bounds=(xo, xn), method="bounded").x
     return log_p, log_q, float(xo), float(xn), float(saddle)
 

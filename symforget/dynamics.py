@@ -24,6 +24,7 @@ from scipy.integrate import solve_ivp
 from . import model
 from . import validate as V
 from .errors import ParameterError, SymforgetError
+from .progress import report_steps
 
 __all__ = [
     "Objective",
@@ -188,6 +189,7 @@ def gradient_descent(
                 f"gradient step {k} left (0, 1): w={new[0]!r} (eta={eta} too large here)")
         th = new
         out[k + 1] = th
+        report_steps(k + 1, int(steps))
     return Trajectory(np.arange(int(steps) + 1, dtype=np.float64), out)
 
 
@@ -203,4 +205,5 @@ def iterate(
     for k in range(int(steps)):
         th = np.asarray(step(th), dtype=np.float64)
         out[k + 1] = th
+        report_steps(k + 1, int(steps))
     return Trajectory(np.arange(int(steps) + 1, dtype=np.float64), out)

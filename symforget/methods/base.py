@@ -18,10 +18,8 @@ and the new-task error :math:`|\mu_{n,T} - \mu_n^*|/\sigma`.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import numbers
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +27,7 @@ import numpy as np
 
 from .. import validate as V
 from ..errors import ParameterError
+from ..progress import report_steps, step_progress
 
 __all__ = ["Problem", "MethodRun", "report_steps", "step_progress"]
 
@@ -151,27 +150,5 @@ class MethodRun:
 
 
 # --------------------------------------------------------------------------------------------
-# progress of long runs (the command line shows it on stderr)
-
-_STEP_HOOK: Callable[[int, int], None] | None = None
-
-
-def report_steps(done: int, total: int) -> None:
-    """Tell whoever listens (:func:`step_progress`) that ``done`` of ``total`` update steps are
-    finished. Cheap when nobody listens (one global lookup); a step loop may call it every step.
-    """
-    hook = _STEP_HOOK
-    if hook is not None:
-        hook(done, total)
-
-
-@contextlib.contextmanager
-def step_progress(hook: Callable[[int, int], None]) -> Iterator[None]:
-    """Within the block, :func:`report_steps` calls ``hook(done, total)`` (the previous
-    listener is restored afterwards)."""
-    global _STEP_HOOK
-    previous, _STEP_HOOK = _STEP_HOOK, hook
-    try:
-        yield
-    finally:
-        _STEP_HOOK = previous
+# progress of long runs: the hook lives in symforget.progress (dynamics reports through it too)
+# report_steps, step_progress: imported above from symforget.progress and re-exported here

@@ -56,6 +56,7 @@ from scipy.special import expit, log_expit, logsumexp
 from .. import validate as V
 from ..compile import compile_exprs
 from ..errors import ParameterError, PrecisionError
+from ..progress import report_steps
 from ..symbolic import tilt as T
 from ..symbolic.symbols import x as _X
 from .base import MethodRun, Problem
@@ -242,6 +243,7 @@ def population_map(problem: Problem, state0: np.ndarray, *, steps: int, beta: fl
     lag_st = st.copy()
     rec_steps, rec = ([0], [st.copy()]) if 0 in keep else ([], [])
     for t in range(steps):
+        report_steps(t, steps)
         tgt = None
         if batch is not None:
             assert rng is not None

@@ -38,6 +38,7 @@ from scipy.special import expit, logit
 from .. import validate as V
 from ..compile import compile_exprs, compile_spec
 from ..errors import ParameterError
+from ..progress import report_steps
 from ..quadrature import expect
 from ..symbolic import sdft as S
 from ..symbolic.symbols import x as _x
@@ -197,6 +198,7 @@ def run_chains(problem: Problem, theta0: np.ndarray, *, steps: int, lam: float |
     rng = np.random.default_rng(seed)
     rec_steps, rec, rec_t = [0], [th.copy()], [ub.copy()]
     for k in range(steps):
+        report_steps(k, steps)
         g = None
         if batch is not None:
             g = _reinforce_grad(rng, problem, th, ub, batch, lam, anchor)

@@ -25,6 +25,7 @@ from .. import dynamics, sampling
 from .. import validate as V
 from ..compile import compile_exprs
 from ..errors import ParameterError
+from ..progress import report_steps
 from ..symbolic import mixture
 from ..symbolic.symbols import mu_n, mu_o, sigma, w, x
 from .base import MethodRun, Problem
@@ -93,6 +94,7 @@ def logit_sgd(rng: np.random.Generator, theta0: tuple[float, float, float], step
     out = np.empty((steps + 1, 3))
     out[0] = th
     for k in range(steps):
+        report_steps(k, steps)
         g = grad(rng, th)
         u = float(np.clip(logit(th[0]) - eta * th[0] * (1.0 - th[0]) * g[0], -600.0, 600.0))
         th = np.array([expit(u), th[1] - eta * g[1], th[2] - eta * g[2]])

@@ -56,6 +56,7 @@ from .. import validate as V
 from ..compile import compile_exprs
 from ..errors import ParameterError
 from ..model import rkl_grad
+from ..progress import report_steps
 from ..sampling import check_batch, check_count, sample_mixture, score_terms
 from ..symbolic import mixture
 from ..symbolic import tttd as T
@@ -319,6 +320,7 @@ def trajectory(state0: Any, steps: int, *, m: float, ref: tuple[Any, Any, Any],
         V.positive("eps", e)
     b = None
     for t in range(steps):
+        report_steps(t, steps)
         if adaptive:
             b = adaptive_beta_vec(st[..., 0], st[..., 1], st[..., 2], eps=eps, m=m,
                                   sigma=sigma, guess=b)
@@ -387,6 +389,7 @@ def run(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None
     if batch is not None:
         batch = check_batch(batch)
     for t in range(steps):
+        report_steps(t, steps)
         if batch is None:
             b = (adaptive_beta(st[0], st[1], st[2], eps=p["eps"], m=m, sigma=sg)
                  if p["eps"] > 0.0 else p["beta"])

@@ -191,6 +191,10 @@ def fkl_grad(
 
     Returns an array of shape ``broadcast_shape + (3,)``. With ``cov`` (d×d) the means are
     vectors ``(..., d)`` and the result is ``(..., 1 + 2d)``, see :mod:`symforget.multivariate`.
+
+    **Domain and accuracy.** Means within 1e8σ of each other (``PrecisionError`` beyond, naming
+    the two means); relative error ≤ 1e-12 with a floor of 1e-3·‖g‖∞ (README "Accuracy and
+    domains"; tests/test_domain.py, tests/test_metamorphic.py).
     """
     if cov is not None:
         return _mv().fkl_grad(w, mu_old, mu_new, data_mean=data_mean, cov=cov, replay=replay,
@@ -208,7 +212,12 @@ def fkl_hessian(
     replay: Any = 0.0, replay_mean: Any = None, cov: Any = None,
 ) -> np.ndarray:
     r"""Hessian :math:`-\mathbb E_{P}[\nabla^2\log q_\theta]`, shape ``(..., 3, 3)``
-    (with ``cov``: ``(..., 1 + 2d, 1 + 2d)``, :func:`symforget.multivariate.fkl_hessian`)."""
+    (with ``cov``: ``(..., 1 + 2d, 1 + 2d)``, :func:`symforget.multivariate.fkl_hessian`).
+
+    **Domain and accuracy.** Means within 1e7σ of each other (``PrecisionError`` beyond, naming
+    the two means); relative error ≤ 1e-10 with a floor of 1e-3 of the largest entry (README
+    "Accuracy and domains"; tests/test_domain.py, tests/test_metamorphic.py).
+    """
     if cov is not None:
         return _mv().fkl_hessian(w, mu_old, mu_new, data_mean=data_mean, cov=cov, replay=replay,
                                  replay_mean=replay_mean, sigma=sigma)
@@ -223,7 +232,12 @@ def fkl_loss(
     w: Any, mu_old: Any, mu_new: Any, *, data_mean: Any, sigma: Any = None,
     replay: Any = 0.0, replay_mean: Any = None, cov: Any = None,
 ) -> np.ndarray:
-    r""":math:`\mathrm{KL}(P_{\rm train}\Vert q_\theta) = \mathbb E_P[\log P - \log q_\theta]`."""
+    r""":math:`\mathrm{KL}(P_{\rm train}\Vert q_\theta) = \mathbb E_P[\log P - \log q_\theta]`.
+
+    **Domain and accuracy.** Means within 1e7σ of each other (``PrecisionError`` beyond, naming
+    the two means); relative error ≤ 1e-12 with a floor of 1e-3 of the largest entry (README
+    "Accuracy and domains"; tests/test_domain.py, tests/test_metamorphic.py).
+    """
     if cov is not None:
         return _mv().fkl_loss(w, mu_old, mu_new, data_mean=data_mean, cov=cov, replay=replay,
                               replay_mean=replay_mean, sigma=sigma)
@@ -239,7 +253,12 @@ def fkl_iw_grad(
 ) -> np.ndarray:
     r"""Importance-weighted replay gradient :math:`-\mathbb E_{P_{\rm train}}
     [(P_{\rm new}/P_{\rm train})\nabla\log q_\theta]` (claim ``replay.fkl_iw_no_effect``).
-    With ``cov``: :func:`symforget.multivariate.fkl_iw_grad`."""
+    With ``cov``: :func:`symforget.multivariate.fkl_iw_grad`.
+
+    **Domain and accuracy.** Means within 1e7σ of each other (``PrecisionError`` beyond, naming
+    the two means); relative error ≤ 1e-10 with a floor of 1e-3 of the largest entry (README
+    "Accuracy and domains"; tests/test_domain.py, tests/test_metamorphic.py).
+    """
     if cov is not None:
         return _mv().fkl_iw_grad(w, mu_old, mu_new, data_mean=data_mean, replay=replay,
                                  replay_mean=replay_mean, cov=cov, sigma=sigma)
@@ -261,6 +280,10 @@ def em_step(
     :math:`w' = \mathbb E_P[r_o]`, :math:`\mu_o' = \mathbb E_P[r_o x]/\mathbb E_P[r_o]`,
     :math:`\mu_n' = \mathbb E_P[r_n x]/\mathbb E_P[r_n]` (σ fixed). Returns ``(..., 3)``
     (with ``cov``: ``(..., 1 + 2d)``, :func:`symforget.multivariate.em_step`).
+
+    **Domain and accuracy.** Means within 1e7σ of each other (``PrecisionError`` beyond, naming
+    the two means); relative error ≤ 1e-10 with a floor of 1e-3 of the largest entry (README
+    "Accuracy and domains"; tests/test_domain.py, tests/test_metamorphic.py).
     """
     if cov is not None:
         return _mv().em_step(w, mu_old, mu_new, data_mean=data_mean, cov=cov, replay=replay,
@@ -295,6 +318,10 @@ def rkl_grad(
     :math:`\nabla\int q\log(q/p^*)` integrates to zero). ``p* = α N(target_old) +
     (1−α) N(target_new)``. Returns ``broadcast_shape + (3,)``. With ``cov`` (d×d) the means
     are vectors ``(..., d)`` and the result is ``(..., 1 + 2d)``, see :mod:`symforget.multivariate`.
+
+    **Domain and accuracy.** Means within 1e8σ of each other (``PrecisionError`` beyond, naming
+    the two means); relative error ≤ 1e-12 with a floor of 1e-3·‖g‖∞ (README "Accuracy and
+    domains"; tests/test_domain.py, tests/test_metamorphic.py).
     """
     if cov is not None:
         return _mv().rkl_grad(w, mu_old, mu_new, alpha=alpha, target_old=target_old,
@@ -313,7 +340,12 @@ def rkl_hessian(
 ) -> np.ndarray:
     r"""Hessian of :math:`L_R`: :math:`\sum_c\mathbb E_{\varphi_c}[H_c\log(q/p^*)] + I(\theta)`.
 
-    With ``cov``: ``(..., 1 + 2d, 1 + 2d)``, :func:`symforget.multivariate.rkl_hessian`."""
+    With ``cov``: ``(..., 1 + 2d, 1 + 2d)``, :func:`symforget.multivariate.rkl_hessian`.
+
+    **Domain and accuracy.** Means within 1e7σ of each other (``PrecisionError`` beyond, naming
+    the two means); relative error ≤ 1e-10 with a floor of 1e-3 of the largest entry (README
+    "Accuracy and domains"; tests/test_domain.py, tests/test_metamorphic.py).
+    """
     if cov is not None:
         return _mv().rkl_hessian(w, mu_old, mu_new, alpha=alpha, target_old=target_old,
                                  target_new=target_new, cov=cov, sigma=sigma)
@@ -328,7 +360,12 @@ def rkl_loss(
     w: Any, mu_old: Any, mu_new: Any, *, alpha: Any, target_old: Any, target_new: Any,
     sigma: Any = None, cov: Any = None,
 ) -> np.ndarray:
-    r""":math:`\mathrm{KL}(q_\theta\Vert p^*) = \mathbb E_{q_\theta}[\log(q_\theta/p^*)]`."""
+    r""":math:`\mathrm{KL}(q_\theta\Vert p^*) = \mathbb E_{q_\theta}[\log(q_\theta/p^*)]`.
+
+    **Domain and accuracy.** Means within 1e7σ of each other (``PrecisionError`` beyond, naming
+    the two means); relative error ≤ 1e-12 with a floor of 1e-3 of the largest entry (README
+    "Accuracy and domains"; tests/test_domain.py, tests/test_metamorphic.py).
+    """
     if cov is not None:
         return _mv().rkl_loss(w, mu_old, mu_new, alpha=alpha, target_old=target_old,
                               target_new=target_new, cov=cov, sigma=sigma)
@@ -344,7 +381,12 @@ def fisher_matrix(w: Any, mu_old: Any, mu_new: Any, *, sigma: Any = None,
     r"""Fisher information :math:`\mathbb E_q[\nabla\log q\,\nabla\log q^\top]`, ``(..., 3, 3)``.
 
     With ``cov`` (d×d): vector means and shape ``(..., 1 + 2d, 1 + 2d)``
-    (:func:`symforget.multivariate.fisher_matrix`)."""
+    (:func:`symforget.multivariate.fisher_matrix`).
+
+    **Domain and accuracy.** Means within 1e7σ of each other (``PrecisionError`` beyond, naming
+    the two means); relative error ≤ 1e-10 with a floor of 1e-3 of the largest entry (README
+    "Accuracy and domains"; tests/test_domain.py, tests/test_metamorphic.py).
+    """
     if cov is not None:
         return _mv().fisher_matrix(w, mu_old, mu_new, cov=cov, sigma=sigma)
     sigma = 1.0 if sigma is None else sigma
@@ -361,6 +403,10 @@ def fisher(alpha: Any, delta: Any) -> np.ndarray:
     r"""Fisher information at :math:`\theta^* = (\alpha, 0, \Delta)` in whitened (w, μo, μn).
 
     Equals :math:`\nabla^2 L_R(\theta^*)` (claim ``rkl.local_geometry``). Shape ``(..., 3, 3)``.
+
+    **Domain and accuracy.** Means within 1e7σ of each other (``PrecisionError`` beyond, naming
+    the two means); relative error ≤ 1e-10 with a floor of 1e-3 of the largest entry (README
+    "Accuracy and domains"; tests/test_domain.py, tests/test_metamorphic.py).
     """
     al = V.open_unit("alpha", alpha)
     d = V.finite("delta", delta)

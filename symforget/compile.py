@@ -115,6 +115,9 @@ class CompiledSpec:
     scales: Callable
     integrands: tuple[Callable, ...]
     kinks: Callable | None
+    #: for specs with quadratic kinks: ``(x, *params) -> (z_1, z_1', z_1''/2, z_2, …)``, every
+    #: kink with its first derivative and half its second derivative in x, evaluated at x
+    qkinks: Callable | None = None
 
     @property
     def size(self) -> int:
@@ -138,12 +141,20 @@ def compile_spec(spec: ExpectationSpec, backend: Backend = "numpy") -> CompiledS
     means = compile_exprs([c.mean for c in comps], params, backend)
     scales = compile_exprs([c.scale for c in comps], params, backend)
     integrands = tuple(compile_exprs(list(f), (x, *params), backend) for f in spec.integrands)
-    coeffs: list[sp.Expr] = []
-    for z in spec.kinks:
-        a_, b_ = linear_coefficients(z)
-        coeffs.extend((a_, b_))
-    kinks = compile_exprs(coeffs, params, backend) if coeffs else None
-    out = CompiledSpec(spec, backend, weights, means, scales, integrands, kinks)
+    kinks = qkinks = None
+    if spec.quadratic_kinks:
+        parts: list[sp.Expr] = []
+        for z in spec.kinks:
+            dz = sp.diff(z, x)
+            parts.extend((z, dz, sp.diff(dz, x) / 2))
+        qkinks = compile_exprs(parts, (x, *params), backend)
+    else:
+        coeffs: list[sp.Expr] = []
+        for z in spec.kinks:
+            a_, b_ = linear_coefficients(z)
+            coeffs.extend((a_, b_))
+        kinks = compile_exprs(coeffs, params, backend) if coeffs else None
+    out = CompiledSpec(spec, backend, weights, means, scales, integrands, kinks, qkinks)
     with _LOCK:
         _SPEC_CACHE.setdefault(key, out)
     return out

@@ -35,6 +35,7 @@ __all__ = ["Frame", "standardize", "SPREAD_LIMIT"]
 SPREAD_LIMIT: dict[str, float] = {
     "grad": 1e8,  # reduced-form rkl_grad / fkl_grad (symforget.fastgrad)
     "quadrature": 1e7,  # kink-aware Gauss–Legendre: losses, Hessians, Fisher, EM, IW gradient
+    "general": 1e4,  # unequal scales (symforget.general), in units of the smallest scale
 }
 
 

@@ -181,6 +181,8 @@ def _fkl_loss_std(p: list[np.ndarray]) -> np.ndarray:
 def fkl_grad(
     w: Any, mu_old: Any, mu_new: Any, *, data_mean: Any, sigma: Any = None,
     replay: Any = 0.0, replay_mean: Any = None, cov: Any = None,
+    data_sigma: Any = None, replay_sigma: Any = None, sigma_old: Any = None,
+    sigma_new: Any = None, with_scales: bool = False,
 ) -> np.ndarray:
     r"""Gradient of the forward KL :math:`L_F = \mathrm{KL}(P_{\rm train}\Vert q_\theta)`.
 
@@ -196,6 +198,14 @@ def fkl_grad(
     the two means); relative error ≤ 1e-12 with a floor of 1e-3·‖g‖∞ (README "Accuracy and
     domains"; tests/test_domain.py, tests/test_metamorphic.py).
     """
+    if _general(sigma_old, sigma_new, data_sigma, replay_sigma) or with_scales:
+        _no_cov(cov, "fkl_grad")
+        args = _general_fkl(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean, sigma_old,
+                            sigma_new, data_sigma, replay_sigma)
+        from . import general
+
+        g = general.fkl_grad(*args)
+        return g if with_scales else g[..., [0, 1, 3]]
     if cov is not None:
         return _mv().fkl_grad(w, mu_old, mu_new, data_mean=data_mean, cov=cov, replay=replay,
                               replay_mean=replay_mean, sigma=sigma)
@@ -231,6 +241,8 @@ def fkl_hessian(
 def fkl_loss(
     w: Any, mu_old: Any, mu_new: Any, *, data_mean: Any, sigma: Any = None,
     replay: Any = 0.0, replay_mean: Any = None, cov: Any = None,
+    data_sigma: Any = None, replay_sigma: Any = None, sigma_old: Any = None,
+    sigma_new: Any = None,
 ) -> np.ndarray:
     r""":math:`\mathrm{KL}(P_{\rm train}\Vert q_\theta) = \mathbb E_P[\log P - \log q_\theta]`.
 
@@ -238,6 +250,13 @@ def fkl_loss(
     the two means); relative error ≤ 1e-12 with a floor of 1e-3 of the largest entry (README
     "Accuracy and domains"; tests/test_domain.py, tests/test_metamorphic.py).
     """
+    if _general(sigma_old, sigma_new, data_sigma, replay_sigma):
+        _no_cov(cov, "fkl_loss")
+        args = _general_fkl(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean, sigma_old,
+                            sigma_new, data_sigma, replay_sigma)
+        from . import general
+
+        return general.fkl_loss(*args)
     if cov is not None:
         return _mv().fkl_loss(w, mu_old, mu_new, data_mean=data_mean, cov=cov, replay=replay,
                               replay_mean=replay_mean, sigma=sigma)
@@ -309,7 +328,8 @@ def _rkl_params(w, mu_old, mu_new, alpha, target_old, target_new, sigma) -> list
 
 def rkl_grad(
     w: Any, mu_old: Any, mu_new: Any, *, alpha: Any, target_old: Any, target_new: Any,
-    sigma: Any = None, cov: Any = None,
+    sigma: Any = None, cov: Any = None, sigma_old: Any = None, sigma_new: Any = None,
+    target_sigma_old: Any = None, target_sigma_new: Any = None, with_scales: bool = False,
 ) -> np.ndarray:
     r"""Gradient of the reverse KL :math:`L_R = \mathrm{KL}(q_\theta\Vert p^*)`.
 
@@ -323,6 +343,14 @@ def rkl_grad(
     the two means); relative error ≤ 1e-12 with a floor of 1e-3·‖g‖∞ (README "Accuracy and
     domains"; tests/test_domain.py, tests/test_metamorphic.py).
     """
+    if _general(sigma_old, sigma_new, target_sigma_old, target_sigma_new) or with_scales:
+        _no_cov(cov, "rkl_grad")
+        args = _general_rkl(w, mu_old, mu_new, alpha, target_old, target_new, sigma, sigma_old,
+                            sigma_new, target_sigma_old, target_sigma_new)
+        from . import general
+
+        g = general.rkl_grad(*args)
+        return g if with_scales else g[..., [0, 1, 3]]
     if cov is not None:
         return _mv().rkl_grad(w, mu_old, mu_new, alpha=alpha, target_old=target_old,
                               target_new=target_new, cov=cov, sigma=sigma)
@@ -358,7 +386,8 @@ def rkl_hessian(
 
 def rkl_loss(
     w: Any, mu_old: Any, mu_new: Any, *, alpha: Any, target_old: Any, target_new: Any,
-    sigma: Any = None, cov: Any = None,
+    sigma: Any = None, cov: Any = None, sigma_old: Any = None, sigma_new: Any = None,
+    target_sigma_old: Any = None, target_sigma_new: Any = None,
 ) -> np.ndarray:
     r""":math:`\mathrm{KL}(q_\theta\Vert p^*) = \mathbb E_{q_\theta}[\log(q_\theta/p^*)]`.
 
@@ -366,6 +395,13 @@ def rkl_loss(
     the two means); relative error ≤ 1e-12 with a floor of 1e-3 of the largest entry (README
     "Accuracy and domains"; tests/test_domain.py, tests/test_metamorphic.py).
     """
+    if _general(sigma_old, sigma_new, target_sigma_old, target_sigma_new):
+        _no_cov(cov, "rkl_loss")
+        args = _general_rkl(w, mu_old, mu_new, alpha, target_old, target_new, sigma, sigma_old,
+                            sigma_new, target_sigma_old, target_sigma_new)
+        from . import general
+
+        return general.rkl_loss(*args)
     if cov is not None:
         return _mv().rkl_loss(w, mu_old, mu_new, alpha=alpha, target_old=target_old,
                               target_new=target_new, cov=cov, sigma=sigma)
@@ -412,3 +448,56 @@ def fisher(alpha: Any, delta: Any) -> np.ndarray:
     d = V.finite("delta", delta)
     al, d = V.broadcast(alpha=al, delta=d)
     return fisher_matrix(al, np.zeros_like(d), d)
+
+
+# --------------------------------------------------------------------------------------------
+# the general model: per-component scales (symforget.general)
+
+
+def _general(*scales: Any) -> bool:
+    """Whether any per-component scale was given (the general, unequal-scale path)."""
+    return any(v is not None for v in scales)
+
+
+def _no_cov(cov: Any, function: str) -> None:
+    if cov is not None:
+        raise ParameterError(f"{function}: per-component scales are 1-D; cov= (a shared "
+                             "covariance) and sigma_old/sigma_new/... cannot be combined")
+
+
+def _scale(name: str, value: Any, default: np.ndarray) -> np.ndarray:
+    return default if value is None else V.positive(name, value)
+
+
+def _general_rkl(w, mu_old, mu_new, alpha, target_old, target_new, sigma, sigma_old, sigma_new,
+                 target_sigma_old, target_sigma_new) -> list[np.ndarray]:
+    sg = V.positive("sigma", 1.0 if sigma is None else sigma)
+    vals = dict(
+        w=V.open_unit("w", w), mu_old=V.finite("mu_old", mu_old),
+        sigma_old=_scale("sigma_old", sigma_old, sg), mu_new=V.finite("mu_new", mu_new),
+        sigma_new=_scale("sigma_new", sigma_new, sg), alpha=V.open_unit("alpha", alpha),
+        target_old=V.finite("target_old", target_old),
+        target_sigma_old=_scale("target_sigma_old", target_sigma_old, sg),
+        target_new=V.finite("target_new", target_new),
+        target_sigma_new=_scale("target_sigma_new", target_sigma_new, sg))
+    return V.broadcast(**vals)
+
+
+def _general_fkl(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean, sigma_old, sigma_new,
+                 data_sigma, replay_sigma) -> list[np.ndarray]:
+    sg = V.positive("sigma", 1.0 if sigma is None else sigma)
+    rp = V.half_open_unit("replay", replay)
+    dm = V.finite("data_mean", data_mean)
+    if replay_mean is None:
+        if np.any(rp > 0):
+            raise ParameterError("replay_mean is required when replay > 0")
+        rm = dm
+    else:
+        rm = V.finite("replay_mean", replay_mean)
+    ds = _scale("data_sigma", data_sigma, sg)
+    vals = dict(
+        w=V.open_unit("w", w), mu_old=V.finite("mu_old", mu_old),
+        sigma_old=_scale("sigma_old", sigma_old, sg), mu_new=V.finite("mu_new", mu_new),
+        sigma_new=_scale("sigma_new", sigma_new, sg), data_mean=dm, data_sigma=ds,
+        replay_mean=rm, replay_sigma=_scale("replay_sigma", replay_sigma, ds), replay=rp)
+    return V.broadcast(**vals)

@@ -73,6 +73,67 @@ def _breakpoints(kappa: np.ndarray, beta: np.ndarray) -> np.ndarray:
     return bp
 
 
+def _breakpoints_quadratic(A: np.ndarray, B: np.ndarray, C: np.ndarray) -> np.ndarray:
+    r"""Sorted breakpoints (N, B) in y for quadratic kinks :math:`z(y) = Ay^2 + By + C`.
+
+    Each real root :math:`y_r` (up to two per kink, computed without cancellation) is a switch
+    of width :math:`1/|z'(y_r)| = 1/\sqrt{B^2 - 4AC}` and is graded like a linear kink. A kink
+    without real roots whose extremum comes within 40 of zero (the sigmoid is not saturated
+    there) is graded around its vertex on the scale :math:`1/\sqrt{|A|}`. For A = 0 this is
+    exactly the linear rule of :func:`_breakpoints`.
+    """
+    n_pts = A.shape[1]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        disc = B * B - 4.0 * A * C
+        sq = np.sqrt(np.maximum(disc, 0.0))
+        lin = A == 0.0
+        qq = -0.5 * (B + np.where(B >= 0.0, sq, -sq))  # stable: no B − √disc cancellation
+        r1 = np.where(lin, np.where(B != 0.0, -C / np.where(B != 0, B, 1.0), np.nan),
+                      np.where(disc >= 0.0, qq / np.where(lin, 1.0, A), np.nan))
+        r2 = np.where(~lin & (disc > 0.0) & (qq != 0.0), C / np.where(qq != 0.0, qq, 1.0),
+                      np.nan)
+        slope = np.where(lin, np.abs(B), sq)
+        w12 = np.where(slope > 0.0, 1.0 / slope, 0.0)
+        vertex = np.where(~lin, -B / np.where(lin, 1.0, 2.0 * A), np.nan)
+        zv = C - np.where(~lin, B * B / np.where(lin, 1.0, 4.0 * A), 0.0)
+        near = ~lin & (disc < 0.0) & (np.abs(zv) < 40.0)
+        vertex = np.where(near, vertex, np.nan)
+        wv = np.where(near, 1.0 / np.sqrt(np.abs(np.where(lin, 1.0, A))), 0.0)
+    ts, ws = [], []
+    for r, wd in ((r1, w12), (r2, w12), (vertex, wv)):
+        ok = np.isfinite(r) & (np.abs(r) < 1e150) & (wd > 1e-150)
+        ts.append(np.where(ok, r, 0.0))
+        ws.append(np.where(ok, wd, 0.0))
+    t, width = np.concatenate(ts), np.concatenate(ws)  # (3J, N); unused slots: 0, width 0
+    with np.errstate(divide="ignore"):
+        kappa = np.where(width > 0.0, 1.0 / np.where(width > 0.0, width, 1.0), 0.0)
+    reach = np.minimum(np.abs(t), kappa).max(axis=0) if len(t) else np.zeros(n_pts)
+    L = np.minimum(_L0 + reach, _LMAX)
+    pos = _BASE[_BASE < L.max()]
+    base = np.concatenate([-pos[::-1], pos])
+    pieces = [np.broadcast_to(-L, (n_pts,))[:, None], np.broadcast_to(L, (n_pts,))[:, None],
+              np.broadcast_to(base, (n_pts, base.size))]
+    for j in range(len(t)):
+        pieces.append(t[j][:, None] + width[j][:, None] * _GRADING[None, :])
+    bp = np.concatenate(pieces, axis=1)
+    bp = np.clip(bp, -L[:, None], L[:, None])
+    bp.sort(axis=1)
+    return bp
+
+
+def _quadratic_kinks_at(cs: CompiledSpec, m: np.ndarray, s: np.ndarray,
+                        col: list[np.ndarray]) -> tuple[np.ndarray, ...]:
+    """(A, B, C) of every kink in the standardised variable y of a component N(m, s²):
+    C = z(m), B = s z'(m), A = s² z''/2 (z evaluated at the mean: no expanded coefficients)."""
+    vals = cs.qkinks(m, *[c[:, 0] for c in col])
+    n_pts = m.shape[0]
+    vals = [np.broadcast_to(np.asarray(v, dtype=np.float64), (n_pts,)) for v in vals]
+    C = np.array(vals[0::3])
+    B = np.array(vals[1::3]) * s[None, :]
+    A = np.array(vals[2::3]) * (s * s)[None, :]
+    return A, B, C
+
+
 def _nodes(bp: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Nodes y (N, K) and weights (N, K) including φ(y), for panels between breakpoints."""
     u, g = gauss_legendre(n)
@@ -104,9 +165,12 @@ def _expect_flat(cs: CompiledSpec, params: list[np.ndarray], n: int) -> np.ndarr
         if not active.any():
             continue
         m, s = means[c], scales[c]
-        kappa = a_ * s[None, :]
-        beta = a_ * m[None, :] + b_
-        bp = _breakpoints(kappa, beta)
+        if cs.qkinks is not None:
+            bp = _breakpoints_quadratic(*_quadratic_kinks_at(cs, m, s, col))
+        else:
+            kappa = a_ * s[None, :]
+            beta = a_ * m[None, :] + b_
+            bp = _breakpoints(kappa, beta)
         y, wts = _nodes(bp, n)
         xs = m[:, None] + s[:, None] * y
         vals = f(xs, *col)

@@ -179,7 +179,7 @@ def test_extreme_inputs_value_or_named_refusal(name: str, sigma: float, big: flo
 
 
 def test_spread_limits_are_declared_and_enforced() -> None:
-    assert SPREAD_LIMIT == {"grad": 1e8, "quadrature": 1e7}
+    assert SPREAD_LIMIT == {"grad": 1e8, "quadrature": 1e7, "general": 1e4}
     with pytest.raises(sf.PrecisionError, match=r"mu_new=.* apart"):
         sf.rkl_loss(0.3, 0.0, 2e7, alpha=0.5, target_old=0.0, target_new=1.0)
     with pytest.raises(sf.PrecisionError, match=r"apart"):

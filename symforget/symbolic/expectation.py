@@ -49,8 +49,13 @@ class ExpectationSpec:
         if len(sizes) != 1:
             raise ValueError("every component's integrand vector must have the same length")
         for z in self.kinks:
-            if sp.diff(z, x, 2) != 0:
-                raise ValueError(f"kink {z} is not linear in x")
+            if sp.diff(z, x, 3) != 0:
+                raise ValueError(f"kink {z} is not linear or quadratic in x")
+
+    @property
+    def quadratic_kinks(self) -> bool:
+        """Whether any kink is quadratic in x (unequal component scales: two switch points)."""
+        return any(sp.diff(z, x, 2) != 0 for z in self.kinks)
 
     @property
     def size(self) -> int:

@@ -15,6 +15,8 @@ __all__ = [
     "w", "alpha", "mu_o", "mu_n", "nu_o", "nu_n", "sigma",
     "data_mean", "replay_mean", "rho", "delta", "a", "b",
     "STUDENT", "TARGET", "RKL_ARGS", "FKL_ARGS",
+    "sigma_o", "sigma_n", "tau_o", "tau_n", "sigma_d", "sigma_r",
+    "THETA5", "GENERAL_RKL_ARGS", "GENERAL_FKL_ARGS",
 ]
 
 #: integration variable (data space) and the standardised variable y = (x − m)/σ
@@ -32,6 +34,15 @@ nu_o = sp.Symbol("nu_o", real=True)
 nu_n = sp.Symbol("nu_n", real=True)
 sigma = sp.Symbol("sigma", positive=True)
 
+#: per-component scales of the general model (issue 13): student σo, σn; target τo, τn;
+#: training data and replay components s_d, s_r
+sigma_o = sp.Symbol("sigma_o", positive=True)
+sigma_n = sp.Symbol("sigma_n", positive=True)
+tau_o = sp.Symbol("tau_o", positive=True)
+tau_n = sp.Symbol("tau_n", positive=True)
+sigma_d = sp.Symbol("s_d", positive=True)
+sigma_r = sp.Symbol("s_r", positive=True)
+
 data_mean = sp.Symbol("m_d", real=True)
 replay_mean = sp.Symbol("m_r", real=True)
 rho = sp.Symbol("rho", nonnegative=True)
@@ -47,3 +58,7 @@ STUDENT = (w, mu_o, mu_n)
 TARGET = (alpha, nu_o, nu_n)
 RKL_ARGS = (w, mu_o, mu_n, alpha, nu_o, nu_n, sigma)
 FKL_ARGS = (w, mu_o, mu_n, data_mean, replay_mean, rho, sigma)
+#: the general two-component model: θ = (w, μo, σo, μn, σn) and its argument orders
+THETA5 = (w, mu_o, sigma_o, mu_n, sigma_n)
+GENERAL_RKL_ARGS = (*THETA5, alpha, nu_o, tau_o, nu_n, tau_n)
+GENERAL_FKL_ARGS = (*THETA5, data_mean, sigma_d, replay_mean, sigma_r, rho)

@@ -1,0 +1,115 @@
+r"""Evaluators of the general two-component model: every component has its own scale.
+
+The public entry points are the keyword-only scale arguments of :func:`symforget.rkl_grad`,
+:func:`symforget.fkl_grad`, :func:`symforget.rkl_loss` and :func:`symforget.fkl_loss`
+(``sigma_old``, ``sigma_new``, ``target_sigma_old``, ``target_sigma_new``, ``data_sigma``,
+``replay_sigma``, ``with_scales``); this module evaluates the SymPy specs of
+:mod:`symforget.symbolic.general` by the kink-aware quadrature with *quadratic* kinks (both
+responsibility switches of every component pair are breakpoints).
+
+Coordinates: means are standardised to :math:`(m - c)/s` with c the midpoint of all means and
+s the smallest scale, scales to :math:`\sigma/s`; a gradient entry in a mean or a scale is
+divided by s on the way back (:mod:`symforget.frame`). Domain: the spread of the means at most
+1e4 smallest scales and the ratio of the largest to the smallest scale at most 1e4
+(``PrecisionError`` beyond). Accuracy: see README "Accuracy and domains" (measured against the
+independent 30-digit reference ``tests/reference_general.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .compile import compile_spec
+from .errors import PrecisionError
+from .frame import standardize
+from .quadrature import expect
+from .symbolic import general as G
+
+__all__ = ["rkl_grad", "rkl_loss", "fkl_grad", "fkl_loss", "SCALE_RATIO_LIMIT"]
+
+#: largest ratio of two scales of one problem accepted by the general evaluators
+SCALE_RATIO_LIMIT = 1e4
+
+
+def _frame(means: dict[str, np.ndarray], scales: dict[str, np.ndarray], function: str):
+    """Standard coordinates: means (m − c)/s, scales σ/s with s the smallest scale."""
+    stack = np.stack(list(scales.values()))
+    smin, smax = stack.min(axis=0), stack.max(axis=0)
+    bad = ~(smax <= SCALE_RATIO_LIMIT * smin)
+    if np.any(bad):
+        raise PrecisionError(
+            f"{function}: the scales differ by a factor {float(np.max(smax / smin)):.3g}; the "
+            f"general evaluators are accurate for scale ratios up to {SCALE_RATIO_LIMIT:g}")
+    std, frame = standardize(means, smin, family="general", function=function)
+    return std, {k: v / smin for k, v in scales.items()}, frame
+
+
+def _nearest(m: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    return (np.abs(m - second) < np.abs(m - first)).astype(np.int8)
+
+
+def _by_refs(spec_of, keys: list[np.ndarray], p: list[np.ndarray]) -> np.ndarray:
+    shape = p[0].shape
+    stacked = np.stack([np.broadcast_to(k, shape).reshape(-1) for k in keys], axis=1)
+    flat = [np.broadcast_to(q, shape).reshape(-1) for q in p]
+    combos, index = np.unique(stacked, axis=0, return_inverse=True)
+    out: np.ndarray | None = None
+    for i, combo in enumerate(combos):
+        sel = np.flatnonzero(index.reshape(-1) == i)
+        cs = compile_spec(spec_of(*(int(c) for c in combo)))
+        val = expect(cs, [q[sel] for q in flat])
+        if out is None:
+            out = np.empty((flat[0].size, cs.size))
+        out[sel] = val
+    assert out is not None
+    return out.reshape(*shape, out.shape[-1])
+
+
+def _rkl_std(w, mo, so, mn, sn, al, no, to, nn, tn, function):
+    m, s, frame = _frame({"mu_old": mo, "mu_new": mn, "target_old": no, "target_new": nn},
+                         {"sigma_old": so, "sigma_new": sn, "target_sigma_old": to,
+                          "target_sigma_new": tn}, function)
+    p = [w, m["mu_old"], s["sigma_old"], m["mu_new"], s["sigma_new"], al, m["target_old"],
+         s["target_sigma_old"], m["target_new"], s["target_sigma_new"]]
+    refs = [_nearest(p[1], p[6], p[8]), _nearest(p[3], p[6], p[8])]
+    return p, refs, frame
+
+
+def rkl_grad(w, mo, so, mn, sn, al, no, to, nn, tn) -> np.ndarray:
+    """∇_(w, μo, σo, μn, σn) KL(q ‖ p*) at validated, broadcast arrays; shape (..., 5)."""
+    p, refs, frame = _rkl_std(w, mo, so, mn, sn, al, no, to, nn, tn, "rkl_grad")
+    g = _by_refs(lambda a, b: G.rkl_grad_spec((a, b)), refs, p)
+    return frame.gradient(g, mean_slots=(1, 2, 3, 4), function="rkl_grad")
+
+
+def rkl_loss(w, mo, so, mn, sn, al, no, to, nn, tn) -> np.ndarray:
+    """KL(q ‖ p*) at validated, broadcast arrays."""
+    p, refs, _ = _rkl_std(w, mo, so, mn, sn, al, no, to, nn, tn, "rkl_loss")
+    return _by_refs(lambda a, b: G.rkl_loss_spec((a, b)), refs, p)[..., 0]
+
+
+def _fkl_std(w, mo, so, mn, sn, md, sd, mr, sr, rho, function):
+    mr = np.where(rho > 0, mr, md)  # a replay component without weight plays no part
+    sr = np.where(rho > 0, sr, sd)
+    m, s, frame = _frame({"mu_old": mo, "mu_new": mn, "data_mean": md, "replay_mean": mr},
+                         {"sigma_old": so, "sigma_new": sn, "data_sigma": sd,
+                          "replay_sigma": sr}, function)
+    p = [w, m["mu_old"], s["sigma_old"], m["mu_new"], s["sigma_new"], m["data_mean"],
+         s["data_sigma"], m["replay_mean"], s["replay_sigma"], rho]
+    return p, frame
+
+
+def fkl_grad(w, mo, so, mn, sn, md, sd, mr, sr, rho) -> np.ndarray:
+    """∇_(w, μo, σo, μn, σn) KL(P ‖ q) at validated, broadcast arrays; shape (..., 5)."""
+    p, frame = _fkl_std(w, mo, so, mn, sn, md, sd, mr, sr, rho, "fkl_grad")
+    g = expect(compile_spec(G.fkl_grad_spec()), p)
+    return frame.gradient(g, mean_slots=(1, 2, 3, 4), function="fkl_grad")
+
+
+def fkl_loss(w, mo, so, mn, sn, md, sd, mr, sr, rho) -> np.ndarray:
+    """KL(P ‖ q) at validated, broadcast arrays (ρ = 0 points use P = N(m_d, s_d²))."""
+    p, _ = _fkl_std(w, mo, so, mn, sn, md, sd, mr, sr, rho, "fkl_loss")
+    has = (p[9] > 0).astype(np.int8)
+    keys = [has, _nearest(p[5], p[1], p[3]), np.where(has, _nearest(p[7], p[1], p[3]), 1)]
+    return _by_refs(lambda r, a, b: G.fkl_loss_spec(bool(r), (a, b) if r else (a, 1)),
+                    keys, p)[..., 0]

@@ -1,0 +1,165 @@
+"""The general two-component model: per-component scales in the public API (issue 13).
+
+Evidence, each from an independent route:
+
+* the issue-13 box (scale ratios 0.2–5, means within ±6σ, weights 0.02–0.98) against the 30-digit
+  reference ``reference_general.py`` (mpmath, shares no code with symforget, splits at both
+  switch points of every pair);
+* with equal scales the general path equals the reduced-form equal-scale evaluators (two routes);
+* the scale entries of the gradients against differences of the losses (Taylor remainder);
+* a quadrature that splits only at the *first* switch point of a quadratic kink is rejected.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import reference_general as R
+
+import symforget as sf
+from symforget import quadrature
+
+RTOL, FLOOR = 1e-10, 1e-3
+
+
+def _err(got, ref) -> float:
+    got, ref = np.ravel(np.asarray(got, float)), np.ravel(np.asarray(ref, float))
+    floor = FLOOR * np.abs(ref).max()
+    return float(np.max(np.abs(got - ref) / np.maximum(np.abs(ref), floor)))
+
+
+def _box(rng: np.random.Generator) -> dict:
+    r = lambda: float(np.exp(rng.uniform(math.log(0.2), math.log(5.0))))  # noqa: E731
+    return {"w": float(rng.uniform(0.02, 0.98)), "mo": float(rng.uniform(-6, 6)), "so": r(),
+            "mn": float(rng.uniform(-6, 6)), "sn": r(), "a": float(rng.uniform(0.02, 0.98)),
+            "no": float(rng.uniform(-6, 6)), "to": r(), "nn": float(rng.uniform(-6, 6)), "tn": r()}
+
+
+def _rkl(f, p, **kw):
+    return f(p["w"], p["mo"], p["mn"], alpha=p["a"], target_old=p["no"], target_new=p["nn"],
+             sigma_old=p["so"], sigma_new=p["sn"], target_sigma_old=p["to"],
+             target_sigma_new=p["tn"], **kw)
+
+
+def _fkl(f, p, **kw):
+    return f(p["w"], p["mo"], p["mn"], data_mean=p["no"], data_sigma=p["to"], replay=p["a"] / 2,
+             replay_mean=p["nn"], replay_sigma=p["tn"], sigma_old=p["so"], sigma_new=p["sn"],
+             **kw)
+
+
+def _cases(n: int, seed: int) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    return [_box(rng) for _ in range(n)]
+
+
+QUICK = _cases(3, 13)
+FULL = _cases(24, 14)
+
+
+def _check_point(p: dict) -> dict[str, float]:
+    args_r = (p["w"], p["mo"], p["so"], p["mn"], p["sn"], p["a"], p["no"], p["to"], p["nn"],
+              p["tn"])
+    args_f = (p["w"], p["mo"], p["so"], p["mn"], p["sn"], p["no"], p["to"], p["a"] / 2, p["nn"],
+              p["tn"])
+    return {
+        "rkl_grad": _err(_rkl(sf.rkl_grad, p, with_scales=True), R.rkl_grad(*args_r).value),
+        "rkl_loss": _err(_rkl(sf.rkl_loss, p), [R.rkl_loss(*args_r).value]),
+        "fkl_grad": _err(_fkl(sf.fkl_grad, p, with_scales=True), R.fkl_grad(*args_f).value),
+        "fkl_loss": _err(_fkl(sf.fkl_loss, p), [R.fkl_loss(*args_f).value]),
+    }
+
+
+@pytest.mark.parametrize("p", QUICK)
+def test_box_against_independent_reference(p: dict) -> None:
+    errs = _check_point(p)
+    assert max(errs.values()) <= RTOL, errs
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("p", FULL)
+def test_box_against_independent_reference_full(p: dict) -> None:
+    errs = _check_point(p)
+    assert max(errs.values()) <= RTOL, errs
+
+
+def test_equal_scales_agree_with_the_reduced_form() -> None:
+    """Two routes, one truth: scales given explicitly and equal → the fastgrad evaluators."""
+    rng = np.random.default_rng(5)
+    n = 200
+    w, a = rng.uniform(0.02, 0.98, (2, n))
+    m = rng.uniform(-6, 6, (4, n))
+    sg = np.exp(rng.uniform(-1, 1, n))
+    kw = {"alpha": a, "target_old": m[2], "target_new": m[3], "sigma": sg}
+    g_eq = sf.rkl_grad(w, m[0], m[1], **kw)
+    g_gen = sf.rkl_grad(w, m[0], m[1], sigma_old=sg, sigma_new=sg, target_sigma_old=sg,
+                        target_sigma_new=sg, **kw)
+    for i in range(n):
+        assert _err(g_gen[i], g_eq[i]) <= 1e-11
+    f_eq = sf.fkl_grad(w, m[0], m[1], data_mean=m[2], sigma=sg, replay=a / 2, replay_mean=m[3])
+    f_gen = sf.fkl_grad(w, m[0], m[1], data_mean=m[2], sigma=sg, replay=a / 2,
+                        replay_mean=m[3], sigma_old=sg)
+    for i in range(n):
+        assert _err(f_gen[i], f_eq[i]) <= 1e-11
+    np.testing.assert_allclose(
+        sf.rkl_loss(w, m[0], m[1], sigma_new=sg, **kw), sf.rkl_loss(w, m[0], m[1], **kw),
+        rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("which", ["rkl", "fkl"])
+def test_scale_gradient_taylor_remainder(which: str) -> None:
+    """L(θ + h v) − L(θ) − h ∇L·v = O(h²): the log-log slope of the remainder is 2 (a wrong
+    scale entry leaves an O(h) remainder, slope 1)."""
+    p = {"w": 0.3, "mo": -1.0, "so": 1.3, "mn": 2.5, "sn": 0.6, "a": 0.45, "no": -0.5,
+         "to": 0.9, "nn": 3.0, "tn": 0.7}
+    f = _rkl if which == "rkl" else _fkl
+    loss = sf.rkl_loss if which == "rkl" else sf.fkl_loss
+    grad = sf.rkl_grad if which == "rkl" else sf.fkl_grad
+    g = f(grad, p, with_scales=True)
+    v = np.array([0.01, 0.3, -0.4, 0.2, 0.5])
+    keys = ("w", "mo", "so", "mn", "sn")
+    L0 = float(f(loss, p))
+    hs = np.array([1e-2, 5e-3, 2.5e-3, 1.25e-3])
+    rem = []
+    for h in hs:
+        q = dict(p, **{k: p[k] + h * vi for k, vi in zip(keys, v, strict=True)})
+        rem.append(abs(float(f(loss, q)) - L0 - h * float(g @ v)))
+    slope = np.polyfit(np.log(hs), np.log(rem), 1)[0]
+    assert slope == pytest.approx(2.0, abs=0.1)
+
+
+def test_single_split_quadrature_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Splitting only at the first root of each quadratic kink gives a wrong gradient where the
+    second switch carries mass (σn/σo = 5, the narrow component inside the wide one)."""
+    p = {"w": 0.5, "mo": 0.0, "so": 1.0, "mn": 1.5, "sn": 0.2, "a": 0.5, "no": 0.0, "to": 1.0,
+         "nn": 1.5, "tn": 0.25}
+    args = (p["w"], p["mo"], p["so"], p["mn"], p["sn"], p["a"], p["no"], p["to"], p["nn"],
+            p["tn"])
+    ref = R.rkl_grad(*args).value
+    assert _err(_rkl(sf.rkl_grad, p, with_scales=True), ref) <= RTOL
+    real = quadrature._breakpoints_quadratic
+
+    def first_root_only(A, B, C):  # each kink → the linear kink through its first root only
+        disc = np.maximum(B * B - 4 * A * C, 0.0)
+        sq = np.sqrt(disc)
+        quad = (A != 0) & (disc > 0)
+        root = np.where(quad, -0.5 * (B + np.where(B >= 0, sq, -sq)) / np.where(quad, A, 1.0),
+                        0.0)
+        slope = np.where(quad, sq, B)
+        return real(np.zeros_like(A), slope, np.where(quad, -root * slope, C))
+
+    monkeypatch.setattr(quadrature, "_breakpoints_quadratic", first_root_only)
+    assert _err(_rkl(sf.rkl_grad, p, with_scales=True), ref) > 1e-9
+
+
+def test_general_validation() -> None:
+    with pytest.raises(sf.ParameterError, match="sigma_new"):
+        sf.rkl_grad(0.3, 0.0, 1.0, alpha=0.5, target_old=0.0, target_new=1.0, sigma_new=-1.0)
+    with pytest.raises(sf.ParameterError, match="cov"):
+        sf.rkl_grad(0.3, [0.0], [1.0], alpha=0.5, target_old=[0.0], target_new=[1.0],
+                    cov=np.eye(1), sigma_new=0.5)
+    with pytest.raises(sf.PrecisionError, match="scales differ"):
+        sf.fkl_grad(0.3, 0.0, 1.0, data_mean=1.0, sigma_new=1e-6)
+    with pytest.raises(sf.PrecisionError, match="apart"):
+        sf.rkl_loss(0.3, 0.0, 1e5, alpha=0.5, target_old=0.0, target_new=1.0, sigma_new=2.0)

@@ -64,8 +64,12 @@ def _closed(name: str, delta: Any) -> np.ndarray:
     return out
 
 
-def bhattacharyya(delta: Any) -> np.ndarray:
+def bhattacharyya(delta: Any, *, ratio: Any = 1.0) -> np.ndarray:
     r"""Bhattacharyya coefficient of two equal-covariance Gaussians, :math:`e^{-\Delta^2/8}`.
+
+    With ``ratio`` = r = s_b/s_a ≠ 1 (Δ = (b − a)/s_a in the first Gaussian's units): the
+    unequal-scale form :math:`\sqrt{2r/(1+r^2)}\,e^{-\Delta^2/(4(1+r^2))}`, derived by SymPy
+    integration (claim ``beyond.any_family``); every finite Δ and r > 0, a few ulps.
 
     ``delta`` is the Mahalanobis separation (any sign; only Δ² matters).
     Claim ``gauss.closed_forms``. Domain: every finite Δ; correctly rounded up to a relative
@@ -74,8 +78,17 @@ def bhattacharyya(delta: Any) -> np.ndarray:
 
     >>> float(bhattacharyya(0.0))
     1.0
+    >>> round(float(bhattacharyya(0.0, ratio=2.0)), 12)  # √(2·2/5)
+    0.894427191
     """
-    return _closed("bc", delta)
+    if isinstance(ratio, (int, float)) and not isinstance(ratio, bool) and ratio == 1.0:
+        return _closed("bc", delta)
+    from .symbolic import beyond
+
+    d, r = V.broadcast(delta=V.finite("delta", delta), ratio=V.positive("ratio", ratio))
+    fn = compile_exprs(beyond.bc_log(), (beyond.D, beyond.r))
+    with np.errstate(under="ignore"):
+        return np.exp(np.asarray(fn(np.abs(d), r), dtype=np.float64))
 
 
 def kl_gauss(delta: Any) -> np.ndarray:

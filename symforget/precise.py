@@ -143,13 +143,16 @@ def expect(
     return PreciseValue(tuple(hi), errs, dps)
 
 
-def misassignment(w: float, delta: float, dps: int = 50):
+def misassignment(w: float, delta: float, dps: int = 50, *, ratio: float = 1.0):
     r"""Certified m(w, Δ) at ``dps`` digits: ``(value, error_estimate)`` as mpf.
 
-    Two representations (the cosh form of CLAIMS.md §3 and the direct integral split at the
-    transition :math:`x_0 = \Delta/2 + c/\Delta` on the scale 1/Δ) must agree; otherwise
-    :class:`~symforget.errors.PrecisionError`. Implemented in :mod:`symforget.precise_drift`.
+    Two representations (the cosh form of claim ``rkl.drift_asymptotics`` and the direct
+    integral split at the transition :math:`x_0 = \Delta/2 + c/\Delta` on the scale 1/Δ) must
+    agree; otherwise :class:`~symforget.errors.PrecisionError`. With ``ratio`` = σn/σo ≠ 1 the
+    two representations are :math:`\mathbb E_{\varphi_0}[r_n]` and
+    :math:`\frac{1-w}{w}\mathbb E_{\varphi_\Delta}[r_o]`, both split at the two switch points.
+    Implemented in :mod:`symforget.precise_drift`.
     """
     from .precise_drift import misassignment as _impl
 
-    return _impl(w, delta, dps=dps)
+    return _impl(w, delta, dps=dps, ratio=ratio)

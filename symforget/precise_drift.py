@@ -196,7 +196,7 @@ def direct_quad(w: Any, delta: Any, dps: int = DEFAULT_DPS) -> tuple[mpmath.mpf,
 
 
 def misassignment(w: Any, delta: Any, dps: int = DEFAULT_DPS, *, cross_check: bool = True,
-                  rtol: Any = None) -> tuple[mpmath.mpf, mpmath.mpf]:
+                  rtol: Any = None, ratio: Any = 1.0) -> tuple[mpmath.mpf, mpmath.mpf]:
     r"""Certified :math:`m(w,\Delta)` to ``dps`` digits: ``(value, error_estimate)`` (mpf).
 
     .. math:: m(w,\Delta) = \mathbb E_{x\sim\varphi_0}[r_n(x)]
@@ -216,6 +216,9 @@ def misassignment(w: Any, delta: Any, dps: int = DEFAULT_DPS, *, cross_check: bo
         ``False`` returns the certified series alone (~50× faster).
     rtol : optional
         Refuse if the error estimate exceeds ``rtol·|value|`` (default ``10**-dps``).
+    ratio : real, optional
+        r = σn/σo (the new component N(Δ, r²) in the old one's units); r ≠ 1 uses
+        :func:`misassignment_unequal` (two representations, both switch points split).
 
     Returns
     -------
@@ -231,6 +234,9 @@ def misassignment(w: Any, delta: Any, dps: int = DEFAULT_DPS, *, cross_check: bo
     """
     if not isinstance(dps, int) or dps < 5:
         raise ParameterError(f"dps={dps!r} must be an integer >= 5")
+    r_ = real_scalar("ratio", ratio)
+    if r_ != 1:
+        return misassignment_unequal(w, delta, r_, dps, rtol=rtol)
     value, err = series(w, delta, dps)
     tol = mpmath.mpf(10) ** (-dps) if rtol is None else mpmath.mpf(rtol)
     with mpmath.workdps(dps + 15):
@@ -248,3 +254,83 @@ def misassignment(w: Any, delta: Any, dps: int = DEFAULT_DPS, *, cross_check: bo
                 err = max(err, e2, diff)
     with mpmath.workdps(dps):
         return +value, +err
+
+
+def _switch_points(w_: mpmath.mpf, D: mpmath.mpf, r_: mpmath.mpf) -> list[mpmath.mpf]:
+    """Real roots of the log-odds z(x) = log((1−w)/w) − log r − (x−Δ)²/(2r²) + x²/2 and the
+    graded points around them (scale 1/|z'| and the Gaussian tail scale 1/(|x|+1))."""
+    a2 = (1 - 1 / r_**2) / 2
+    a1 = D / r_**2
+    a0 = mpmath.log((1 - w_) / w_) - mpmath.log(r_) - D**2 / (2 * r_**2)
+    roots = []
+    if a2 == 0:
+        roots = [-a0 / a1] if a1 != 0 else []
+    else:
+        disc = a1**2 - 4 * a2 * a0
+        if disc >= 0:
+            sq = mpmath.sqrt(disc)
+            roots = [(-a1 + sq) / (2 * a2), (-a1 - sq) / (2 * a2)]
+    pts = [mpmath.mpf(0), D]
+    for t in roots:
+        slope = abs(2 * a2 * t + a1)
+        for g in (0, 1, -1, 4, -4):
+            if slope > 0:
+                pts.append(t + g / slope)
+        for g in (1, -1, 4, -4, 16, -16):
+            pts.append(t + g / (abs(t) + 1))
+    return sorted(set(pts))
+
+
+def misassignment_unequal(w: Any, delta: Any, ratio: Any, dps: int = DEFAULT_DPS, *,
+                          rtol: Any = None) -> tuple[mpmath.mpf, mpmath.mpf]:
+    r"""Certified m(w, Δ, r) for unequal scales, r = σn/σo: ``(value, error_estimate)``.
+
+    Two representations of the same number must agree (``PrecisionError`` otherwise):
+
+    * :math:`m = \mathbb E_{x\sim\mathcal N(0,1)}[r_n(x)]`, and
+    * :math:`m = \frac{1-w}{w}\,\mathbb E_{x\sim\mathcal N(\Delta, r^2)}[r_o(x)]`
+      (:math:`\varphi_0 r_n = \frac{1-w}{w}\varphi_\Delta r_o`, pointwise),
+
+    each by tanh-sinh quadrature split at both switch points of the quadratic log-odds (and
+    graded around them); the responsibilities are evaluated in log space. The error estimate is
+    the larger of the quadratures' own estimates and the two representations' difference.
+    """
+    w_, D = _validate(w, delta)
+    r_ = real_scalar("ratio", ratio)
+    with mpmath.workdps(1100):
+        rr = mpmath.mpf(r_) if isinstance(r_, float) else mpmath.mpf(r_.numerator) / r_.denominator
+    if not rr > 0:
+        raise ParameterError(f"ratio={ratio!r} must be > 0")
+    work = dps + 20
+    with mpmath.workdps(work):
+        w_, D, rr = +w_, +D, +rr
+        c = mpmath.log((1 - w_) / w_) - mpmath.log(rr)
+
+        def z(x):  # log-odds of the new component against the old
+            return c - (x - D) ** 2 / (2 * rr**2) + x**2 / 2
+
+        def sig(u):
+            return 1 / (1 + mpmath.exp(-u)) if u > 0 else mpmath.exp(u) / (1 + mpmath.exp(u))
+
+        pts = _switch_points(w_, D, rr)
+        lo = min(pts) - 40 * max(1, rr)
+        hi = max(pts) + 40 * max(1, rr)
+        grid = [lo, *pts, hi]
+        def f1(x):
+            return mpmath.npdf(x) * sig(z(x))
+
+        def f2(x):
+            return mpmath.npdf(x, D, rr) * sig(-z(x)) * (1 - w_) / w_
+
+        def scaled_quad(f):  # mpmath's tolerance is absolute: integrate f / its peak size
+            peak = max(abs(f(p)) for p in grid) or mpmath.mpf(1)
+            val, est = mpmath.quad(lambda x: f(x) / peak, grid, error=True)
+            return val * peak, est * peak
+
+        one, e1 = scaled_quad(f1)
+        two, e2 = scaled_quad(f2)
+        err = max(e1, e2, abs(one - two))
+        tol = mpmath.mpf(10) ** (-dps) if rtol is None else mpmath.mpf(rtol)
+        certify(one, err, dps, f"m(w={w!r}, delta={delta!r}, ratio={ratio!r})", tol)
+    with mpmath.workdps(dps):
+        return +one, +err

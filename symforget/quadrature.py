@@ -38,6 +38,9 @@ NODES_PER_PANEL = 16
 CHUNK = 2048
 _BASE = np.array([1.0, 2.5, 5.0, 7.5, 10.0, 15.0, 20.0, 30.0, 40.0])
 _GRADING = np.array([0.0, 1.0, -1.0, 4.0, -4.0, 16.0, -16.0, 64.0, -64.0])
+#: grading around a quadratic kink's root on the Gaussian tail scale 1/(|t| + 1)
+_TAIL_GRADING = np.array([0.5, -0.5, 1.0, -1.0, 2.0, -2.0, 4.0, -4.0, 8.0, -8.0, 16.0, -16.0,
+                          32.0, -32.0])
 _L0 = 10.0
 _LMAX = 60.0
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
@@ -115,6 +118,10 @@ def _breakpoints_quadratic(A: np.ndarray, B: np.ndarray, C: np.ndarray) -> np.nd
               np.broadcast_to(base, (n_pts, base.size))]
     for j in range(len(t)):
         pieces.append(t[j][:, None] + width[j][:, None] * _GRADING[None, :])
+        # a switch far in the tail carries the Gaussian's own decay scale 1/|t| with it (the
+        # integrand peaks at the switch when the value is tiny): grade on that scale too
+        tail = np.where(width[j] > 0.0, 1.0 / (np.abs(t[j]) + 1.0), 0.0)
+        pieces.append(t[j][:, None] + tail[:, None] * _TAIL_GRADING[None, :])
     bp = np.concatenate(pieces, axis=1)
     bp = np.clip(bp, -L[:, None], L[:, None])
     bp.sort(axis=1)

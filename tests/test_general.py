@@ -131,9 +131,10 @@ def test_scale_gradient_taylor_remainder(which: str) -> None:
 
 def test_single_split_quadrature_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
     """Splitting only at the first root of each quadratic kink gives a wrong gradient where the
-    second switch carries mass (σn/σo = 5, the narrow component inside the wide one)."""
-    p = {"w": 0.5, "mo": 0.0, "so": 1.0, "mn": 1.5, "sn": 0.2, "a": 0.5, "no": 0.0, "to": 1.0,
-         "nn": 1.5, "tn": 0.25}
+    second switch carries mass (a narrow new component 4σ away: its two switch points sit on
+    either side of it; measured error of the broken rule 4e-3, of the real one 2e-15)."""
+    p = {"w": 0.05, "mo": 0.0, "so": 1.0, "mn": 4.0, "sn": 0.2, "a": 0.4, "no": 0.3, "to": 1.1,
+         "nn": 4.5, "tn": 0.26}
     args = (p["w"], p["mo"], p["so"], p["mn"], p["sn"], p["a"], p["no"], p["to"], p["nn"],
             p["tn"])
     ref = R.rkl_grad(*args).value
@@ -150,7 +151,7 @@ def test_single_split_quadrature_is_rejected(monkeypatch: pytest.MonkeyPatch) ->
         return real(np.zeros_like(A), slope, np.where(quad, -root * slope, C))
 
     monkeypatch.setattr(quadrature, "_breakpoints_quadratic", first_root_only)
-    assert _err(_rkl(sf.rkl_grad, p, with_scales=True), ref) > 1e-9
+    assert _err(_rkl(sf.rkl_grad, p, with_scales=True), ref) > 1e-4
 
 
 def test_general_validation() -> None:

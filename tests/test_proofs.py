@@ -163,9 +163,9 @@ def test_reference_scanner_catches_unknown_claims_and_accepts_real_ones():
     registered = set(claims.registry())
     text = ("see rkl.drift\\_identity and `symforget.symbolic.fkl.mean_resp`, i.e. "
             "model.fkl\\_grad, scipy.stats.binom, [link](fkl.em\\_identity.md); not "
-            "beyond.any\\_family nor rkl.drift_bound nor [link](rkl.drift_bound.md)")
+            "beyond.no\\_such\\_claim nor rkl.drift_bound nor [link](rkl.drift_bound.md)")
     assert _unresolved_references(text, registered) == [
-        "beyond.any_family", "rkl.drift_bound", "rkl.drift_bound.md"]
+        "beyond.no_such_claim", "rkl.drift_bound", "rkl.drift_bound.md"]
 
 
 def test_proofs_refer_only_to_what_a_reader_can_find():

@@ -30,7 +30,7 @@ DPS_RANGE = (20, 1000)
 
 #: claim modules, in CLAIMS.md order
 _MODULES = ("gauss", "dimension", "fkl", "rkl", "drift_flow", "drift", "geometry", "replay",
-            "replay_batch", "sdft", "tttd", "oapl")
+            "replay_batch", "sdft", "tttd", "oapl", "beyond")
 _REGISTRY: dict[str, Claim] = {}
 _LOADED = False
 

@@ -25,7 +25,8 @@ from .frame import standardize
 from .quadrature import expect
 from .symbolic import general as G
 
-__all__ = ["rkl_grad", "rkl_loss", "fkl_grad", "fkl_loss", "SCALE_RATIO_LIMIT"]
+__all__ = ["rkl_grad", "rkl_loss", "rkl_hessian", "fkl_grad", "fkl_loss", "fkl_hessian",
+           "fisher_matrix", "SCALE_RATIO_LIMIT"]
 
 #: largest ratio of two scales of one problem accepted by the general evaluators
 SCALE_RATIO_LIMIT = 1e4
@@ -113,3 +114,32 @@ def fkl_loss(w, mo, so, mn, sn, md, sd, mr, sr, rho) -> np.ndarray:
     keys = [has, _nearest(p[5], p[1], p[3]), np.where(has, _nearest(p[7], p[1], p[3]), 1)]
     return _by_refs(lambda r, a, b: G.fkl_loss_spec(bool(r), (a, b) if r else (a, 1)),
                     keys, p)[..., 0]
+
+
+def rkl_hessian(w, mo, so, mn, sn, al, no, to, nn, tn) -> np.ndarray:
+    """∇² KL(q ‖ p*) in (w, μo, σo, μn, σn) at validated, broadcast arrays; shape (..., 5, 5)."""
+    p, refs, frame = _rkl_std(w, mo, so, mn, sn, al, no, to, nn, tn, "rkl_hessian")
+    h = _by_refs(lambda a, b: G.rkl_hess_spec((a, b)), refs, p)
+    return frame.hessian(h.reshape(*h.shape[:-1], 5, 5), mean_slots=(1, 2, 3, 4),
+                         function="rkl_hessian")
+
+
+def fkl_hessian(w, mo, so, mn, sn, md, sd, mr, sr, rho) -> np.ndarray:
+    """∇² KL(P ‖ q) in (w, μo, σo, μn, σn) at validated, broadcast arrays; shape (..., 5, 5)."""
+    p, frame = _fkl_std(w, mo, so, mn, sn, md, sd, mr, sr, rho, "fkl_hessian")
+    h = expect(compile_spec(G.fkl_hess_spec()), p)
+    return frame.hessian(h.reshape(*h.shape[:-1], 5, 5), mean_slots=(1, 2, 3, 4),
+                         function="fkl_hessian")
+
+
+def fisher_matrix(w, mo, so, mn, sn) -> np.ndarray:
+    """Fisher information of q in (w, μo, σo, μn, σn); shape (..., 5, 5)."""
+    m, s, frame = _frame({"mu_old": mo, "mu_new": mn}, {"sigma_old": so, "sigma_new": sn},
+                         "fisher_matrix")
+    one = np.ones_like(w)
+    # the spec's argument order is the reverse-KL one; the target entries are not used
+    p = [w, m["mu_old"], s["sigma_old"], m["mu_new"], s["sigma_new"], 0.5 * one, 0 * one, one,
+         0 * one, one]
+    h = expect(compile_spec(G.fisher_spec()), p)
+    return frame.hessian(h.reshape(*h.shape[:-1], 5, 5), mean_slots=(1, 2, 3, 4),
+                         function="fisher_matrix")

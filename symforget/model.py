@@ -233,6 +233,8 @@ def fkl_grad(
 def fkl_hessian(
     w: Any, mu_old: Any, mu_new: Any, *, data_mean: Any, sigma: Any = None,
     replay: Any = 0.0, replay_mean: Any = None, cov: Any = None,
+    data_sigma: Any = None, replay_sigma: Any = None, sigma_old: Any = None,
+    sigma_new: Any = None, with_scales: bool = False,
 ) -> np.ndarray:
     r"""Hessian :math:`-\mathbb E_{P}[\nabla^2\log q_\theta]`, shape ``(..., 3, 3)``
     (with ``cov``: ``(..., 1 + 2d, 1 + 2d)``, :func:`symforget.multivariate.fkl_hessian`).
@@ -241,6 +243,14 @@ def fkl_hessian(
     the two means); relative error ≤ 1e-10 with a floor of 1e-3 of the largest entry (README
     "Accuracy and domains"; tests/test_domain.py, tests/test_metamorphic.py).
     """
+    if _general(sigma_old, sigma_new, data_sigma, replay_sigma) or with_scales:
+        _no_cov(cov, "fkl_hessian")
+        args = _general_fkl(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean, sigma_old,
+                            sigma_new, data_sigma, replay_sigma)
+        from . import general
+
+        h = general.fkl_hessian(*args)
+        return h if with_scales else h[..., [0, 1, 3], :][..., :, [0, 1, 3]]
     if cov is not None:
         return _mv().fkl_hessian(w, mu_old, mu_new, data_mean=data_mean, cov=cov, replay=replay,
                                  replay_mean=replay_mean, sigma=sigma)
@@ -377,7 +387,8 @@ def rkl_grad(
 
 def rkl_hessian(
     w: Any, mu_old: Any, mu_new: Any, *, alpha: Any, target_old: Any, target_new: Any,
-    sigma: Any = None, cov: Any = None,
+    sigma: Any = None, cov: Any = None, sigma_old: Any = None, sigma_new: Any = None,
+    target_sigma_old: Any = None, target_sigma_new: Any = None, with_scales: bool = False,
 ) -> np.ndarray:
     r"""Hessian of :math:`L_R`: :math:`\sum_c\mathbb E_{\varphi_c}[H_c\log(q/p^*)] + I(\theta)`.
 
@@ -387,6 +398,14 @@ def rkl_hessian(
     the two means); relative error ≤ 1e-10 with a floor of 1e-3 of the largest entry (README
     "Accuracy and domains"; tests/test_domain.py, tests/test_metamorphic.py).
     """
+    if _general(sigma_old, sigma_new, target_sigma_old, target_sigma_new) or with_scales:
+        _no_cov(cov, "rkl_hessian")
+        args = _general_rkl(w, mu_old, mu_new, alpha, target_old, target_new, sigma, sigma_old,
+                            sigma_new, target_sigma_old, target_sigma_new)
+        from . import general
+
+        h = general.rkl_hessian(*args)
+        return h if with_scales else h[..., [0, 1, 3], :][..., :, [0, 1, 3]]
     if cov is not None:
         return _mv().rkl_hessian(w, mu_old, mu_new, alpha=alpha, target_old=target_old,
                                  target_new=target_new, cov=cov, sigma=sigma)
@@ -426,7 +445,8 @@ def rkl_loss(
 
 
 def fisher_matrix(w: Any, mu_old: Any, mu_new: Any, *, sigma: Any = None,
-                  cov: Any = None) -> np.ndarray:
+                  cov: Any = None, sigma_old: Any = None, sigma_new: Any = None,
+                  with_scales: bool = False) -> np.ndarray:
     r"""Fisher information :math:`\mathbb E_q[\nabla\log q\,\nabla\log q^\top]`, ``(..., 3, 3)``.
 
     With ``cov`` (d×d): vector means and shape ``(..., 1 + 2d, 1 + 2d)``
@@ -436,6 +456,17 @@ def fisher_matrix(w: Any, mu_old: Any, mu_new: Any, *, sigma: Any = None,
     the two means); relative error ≤ 1e-10 with a floor of 1e-3 of the largest entry (README
     "Accuracy and domains"; tests/test_domain.py, tests/test_metamorphic.py).
     """
+    if _general(sigma_old, sigma_new) or with_scales:
+        _no_cov(cov, "fisher_matrix")
+        sg = V.positive("sigma", 1.0 if sigma is None else sigma)
+        args = V.broadcast(w=V.open_unit("w", w), mu_old=V.finite("mu_old", mu_old),
+                           sigma_old=_scale("sigma_old", sigma_old, sg),
+                           mu_new=V.finite("mu_new", mu_new),
+                           sigma_new=_scale("sigma_new", sigma_new, sg))
+        from . import general
+
+        h = general.fisher_matrix(*args)
+        return h if with_scales else h[..., [0, 1, 3], :][..., :, [0, 1, 3]]
     if cov is not None:
         return _mv().fisher_matrix(w, mu_old, mu_new, cov=cov, sigma=sigma)
     sigma = 1.0 if sigma is None else sigma

@@ -66,6 +66,10 @@ __all__ = [
     "rkl_loss_spec",
     "fkl_grad_spec",
     "fkl_loss_spec",
+    "hermite_coefficients",
+    "fisher_spec",
+    "rkl_hess_spec",
+    "fkl_hess_spec",
     "STUDENT",
     "TARGET",
     "TRAIN",
@@ -199,3 +203,89 @@ def fkl_loss_spec(with_replay: bool, refs: tuple[int, int] = (1, 1)) -> Expectat
     f = tuple((log_ratio_ref(TRAIN, c, STUDENT, refs[c]),) for c in (0, 1))
     return ExpectationSpec(f"general_fkl_loss_{refs[0]}{refs[1]}", GENERAL_FKL_ARGS,
                            _components(TRAIN), f, _kinks(STUDENT, TRAIN))
+
+
+# --------------------------------------------------------------------------- second derivatives
+
+#: probabilists' Hermite polynomials He_0..He_4 (E[He_k(y) f(m + s y)] = s^k E[f^(k)(x)])
+_HERMITE = (sp.Integer(1), y, y**2 - 1, y**3 - 3 * y, y**4 - 6 * y**2 + 3)
+
+
+def hermite_coefficients(h: sp.Expr, m: sp.Expr, s: sp.Expr) -> tuple[sp.Expr, ...]:
+    r"""(c_0, …, c_4) with :math:`h(m + s y) = \sum_k c_k\,\mathrm{He}_k(y)` (h of degree ≤ 4 in x).
+
+    Stein's identity of order k, :math:`\mathbb E[\mathrm{He}_k(y) f(m + s y)] =
+    s^k\,\mathbb E[f^{(k)}(x)]`, then turns :math:`\mathbb E[h\,\ell]` into derivatives of ℓ.
+    """
+    poly = sp.Poly(sp.expand(h.subs(x, m + s * y)), y)
+    coeffs = [sp.Integer(0)] * 5
+    if poly.is_zero:
+        return tuple(coeffs)
+    if poly.degree() > 4:
+        raise ValueError(f"weight {h} has degree > 4 in x")
+    rest = poly
+    for k in range(poly.degree(), -1, -1):  # peel off the leading Hermite term
+        c = rest.coeff_monomial(y**k)
+        coeffs[k] = sp.simplify(c)
+        rest = sp.Poly(sp.expand(rest.as_expr() - c * _HERMITE[k]), y)
+    if not rest.is_zero:  # pragma: no cover - the peeling is exact
+        raise AssertionError("Hermite decomposition left a remainder")
+    return tuple(coeffs)
+
+
+def _hessian_weights() -> tuple[tuple[tuple[sp.Expr, ...], ...], ...]:
+    r"""(H_o, H_n): :math:`\nabla^2_\theta q = \varphi_o H_o + \varphi_n H_n` (5 × 5 each)."""
+    out = []
+    for pi_c, (m_c, s_c) in ((w, STUDENT[1]), (1 - w, STUDENT[2])):
+        phi = sp.exp(-(x - m_c) ** 2 / (2 * s_c**2)) / s_c  # up to the constant 1/√(2π)
+        dens = pi_c * phi
+        rows = []
+        for a in THETA5:
+            da = sp.diff(dens, a)
+            rows.append(tuple(sp.simplify(sp.diff(da, b) / phi) for b in THETA5))
+        out.append(tuple(rows))
+    return out[0], out[1]
+
+
+@cache
+def fisher_spec() -> ExpectationSpec:
+    r"""Fisher information :math:`\mathbb E_q[\nabla\log q\,\nabla\log q^\top]` (5 × 5)."""
+    sc = score()
+    outer = tuple(sc[i] * sc[j] for i in range(5) for j in range(5))
+    return ExpectationSpec("general_fisher", GENERAL_RKL_ARGS, _components(STUDENT),
+                           (outer, outer), _kinks(STUDENT))
+
+
+@cache
+def rkl_hess_spec(refs: tuple[int, int] = (1, 1)) -> ExpectationSpec:
+    r""":math:`\nabla^2\mathrm{KL}(q\Vert p^*) = \sum_c\mathbb E_{\varphi_c}[H_c\,\ell] + I(\theta)`
+    (5 × 5, row-major), each :math:`\mathbb E[H_c\ell]` Hermite–Stein reduced to
+    :math:`\sum_k c_k\sigma_c^k\,\mathbb E[\ell^{(k)}]` (ℓ itself only where c_0 ≠ 0)."""
+    sc = score()
+    outer = tuple(sc[i] * sc[j] for i in range(5) for j in range(5))
+    integrands = []
+    for c, (h_c, (m_c, s_c), pi_c) in enumerate(zip(_hessian_weights(), STUDENT[1:], (w, 1 - w),
+                                                    strict=True)):
+        lr = log_ratio_ref(STUDENT, c, TARGET, refs[c])
+        derivs = [lr]
+        for _ in range(4):
+            derivs.append(sp.diff(derivs[-1], x))
+        row = []
+        for h, o in zip((e for r_ in h_c for e in r_), outer, strict=True):
+            coeffs = hermite_coefficients(h, m_c, s_c)
+            row.append(sum((ck * s_c**k * derivs[k] for k, ck in enumerate(coeffs) if ck != 0),
+                           sp.Integer(0)) + pi_c * o)
+        integrands.append(tuple(row))
+    ones = sp.Integer(1)
+    return ExpectationSpec(f"general_rkl_hess_{refs[0]}{refs[1]}", GENERAL_RKL_ARGS,
+                           (Component(ones, mu_o, sigma_o), Component(ones, mu_n, sigma_n)),
+                           tuple(integrands), _kinks(STUDENT, TARGET))
+
+
+@cache
+def fkl_hess_spec() -> ExpectationSpec:
+    r""":math:`\nabla^2\mathrm{KL}(P\Vert q) = -\mathbb E_P[\nabla^2_\theta\log q]` (5 × 5)."""
+    sc = score()
+    hess = tuple(-sp.diff(sc[i], v) for i in range(5) for v in THETA5)
+    return ExpectationSpec("general_fkl_hess", GENERAL_FKL_ARGS, _components(TRAIN),
+                           (hess, hess), _kinks(STUDENT))

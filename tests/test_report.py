@@ -35,7 +35,7 @@ def figures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def test_every_figure_is_a_valid_png(figures: dict[str, Any]) -> None:
-    assert len(figures) == 6
+    assert len(figures) == 7
     for path, _data in figures.values():
         _assert_png(path)
     assert not list(next(iter(figures.values()))[0].parent.glob(".*.tmp"))  # atomic writes
@@ -70,6 +70,17 @@ def test_contraction_slope_matches_prediction(figures: dict[str, Any]) -> None:
     _path, data = figures["contraction.png"]
     assert data["log_rate"] < 0
     assert abs(data["empirical_slope"] - data["log_rate"]) < 0.02 * abs(data["log_rate"])
+
+
+def test_unequal_rates_measured_match_derived(figures: dict[str, Any]) -> None:
+    """The exponents measured from certified m lie on −1/(2(1+r)²), not on BC's curve."""
+    _path, data = figures["unequal_rates.png"]
+    r = data["ratios"]
+    derived = -1 / (2 * (1 + r) ** 2)
+    bc = -1 / (4 * (1 + r**2))
+    np.testing.assert_allclose(data["measured"], derived, atol=2e-3)
+    off = r != 1.0
+    assert np.all(np.abs(data["measured"][off] - bc[off]) > 5e-3)
 
 
 def test_densities_normalised(figures: dict[str, Any]) -> None:

@@ -2,9 +2,9 @@ r"""The compile layer: the only place that calls ``sympy.lambdify``.
 
 One cached path turns SymPy expressions into NumPy callables (vectorised, broadcasting over
 parameter arrays) and mpmath callables, from the *same* expressions. Stable special functions
-(:class:`~symforget.symbolic.functions.Sigmoid`, ``Softplus``) are mapped to overflow-free
-implementations for each backend. The cache is keyed by (expressions, argument symbols,
-backend); lambdify itself caches nothing.
+(:class:`~symforget.symbolic.functions.Sigmoid`, ``Softplus``, ``LogSumExp1``, ``Softmax1``) are
+mapped to overflow-free implementations for each backend. The cache is keyed by (expressions,
+argument symbols, backend); lambdify itself caches nothing.
 """
 
 from __future__ import annotations
@@ -43,9 +43,49 @@ def _mp_softplus(z):
     return mpmath.log1p(mpmath.exp(z))
 
 
+def _np_shifted(z) -> tuple[np.ndarray, np.ndarray]:
+    """(m, s) for z = (z_1, …, z_n): m = max(0, z_1, …, z_n), s = Σ_i exp(z_i − m)."""
+    m = np.maximum(0.0, z[0])
+    for v in z[1:]:
+        m = np.maximum(m, v)
+    s = np.exp(z[0] - m)
+    for v in z[1:]:
+        s = s + np.exp(v - m)
+    return m, s
+
+
+def _np_logsumexp1(*z):
+    """log(1 + Σ e^{z_i}) = m + log1p(expm1(−m) + s) (no masks, no overflow). Where m = 0
+    the expm1 term is exactly 0 and log1p keeps full relative accuracy for z ≪ 0; where m > 0
+    the value is ≥ log 2 and the sum inside log1p (≥ e^{−m}) is accurate to a few ulps."""
+    m, s = _np_shifted(z)
+    return m + np.log1p(np.expm1(-m) + s)
+
+
+def _np_softmax1(k, *z):
+    """e^{u_k}/(1 + Σ e^{z_i}) = exp(u_k − m)/(exp(−m) + s), u = (0, z_1, …, z_n)."""
+    m, s = _np_shifted(z)
+    k = int(k)
+    return np.exp((z[k - 1] if k else 0.0) - m) / (np.exp(-m) + s)
+
+
+def _mp_logsumexp1(*z):
+    u = [mpmath.mpf(0), *(mpmath.mpf(v) for v in z)]
+    m = max(u)
+    return m + mpmath.log(mpmath.fsum(mpmath.exp(v - m) for v in u))
+
+
+def _mp_softmax1(k, *z):
+    u = [mpmath.mpf(0), *(mpmath.mpf(v) for v in z)]
+    m = max(u)
+    return mpmath.exp(u[int(k)] - m) / mpmath.fsum(mpmath.exp(v - m) for v in u)
+
+
 _MODULES: dict[str, list] = {
-    "numpy": [{"Sigmoid": special.expit, "Softplus": _np_softplus}, "numpy"],
-    "mpmath": [{"Sigmoid": _mp_sigmoid, "Softplus": _mp_softplus}, "mpmath"],
+    "numpy": [{"Sigmoid": special.expit, "Softplus": _np_softplus,
+               "LogSumExp1": _np_logsumexp1, "Softmax1": _np_softmax1}, "numpy"],
+    "mpmath": [{"Sigmoid": _mp_sigmoid, "Softplus": _mp_softplus,
+                "LogSumExp1": _mp_logsumexp1, "Softmax1": _mp_softmax1}, "mpmath"],
 }
 
 _REWRITE_MAX_OPS = 80

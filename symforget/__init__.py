@@ -35,6 +35,8 @@ _LAZY = {
     "log_misassignment": "misassign",
     "log_misassignment_excess": "misassign",
     "separation": "multivariate",
+    "Mixture": "kmix",
+    "kl_grad": "kmix",
     "verify": "claims",
 }
 
@@ -51,7 +53,7 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value
         return value
     if name in {"claims", "model", "precise", "dynamics", "quadrature", "compile", "symbolic",
-                "strategies", "validate", "misassign", "multivariate"}:
+                "strategies", "validate", "misassign", "multivariate", "kmix"}:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'symforget' has no attribute {name!r}")
 

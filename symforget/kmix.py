@@ -343,8 +343,9 @@ def kl_grad(student: Mixture, target: Mixture, direction: str = "reverse", *,
     relative (550 points of the issue-13 box; tested at 1e-11); for K, J up to 6 it agrees
     with finite differences of an adaptive scipy quadrature of the divergence to ≤ 2e-8 of the
     largest entry (the differences' own error). Cost grows with the number of pairwise kinks:
-    about 2, 11 and 100 ms per point (reverse) and 0.3, 2 and 25 ms (forward) for
-    K = J = 2, 3, 5, plus a one-off SymPy build and compile of 0.2–2 s per (K, J).
+    about 1.4, 7 and 60 ms per point (reverse) and 0.2, 1.2 and 12 ms (forward) for
+    K = J = 2, 3, 5 (one core, batches of 400), plus a one-off SymPy build and compile of
+    0.1–2 s per (K, J).
 
     Examples
     --------

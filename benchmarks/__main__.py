@@ -2,7 +2,7 @@
 
 Measures symforget's public evaluators against peer methods in one process, interleaved over
 several rounds, and writes ``bench.json`` and ``bench.md`` (also printed). Groups: grad,
-misassignment, fisher, precise, dimension, e2e. See ``benchmarks/README.md``.
+general, misassignment, fisher, precise, dimension, e2e. See ``benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from . import baselines as B
-from . import boxes, reference
+from . import bench_general, boxes, reference
 from .harness import (
     Contender,
     atomic_write,
@@ -37,7 +37,7 @@ from .harness import (
     worst_rel,
 )
 
-GROUPS = ("grad", "misassignment", "fisher", "precise", "dimension", "e2e")
+GROUPS = ("grad", "general", "misassignment", "fisher", "precise", "dimension", "e2e")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -465,7 +465,7 @@ def markdown(res: dict[str, Any]) -> str:
             f"{r['unit']} | {'—' if spread is None or r['rounds'] < 2 else f'{spread:.0%}'} | "
             f"{'—' if sp is None else f'{sp:.3g}×'} | {fmt_err(r['worst_error'])} | "
             f"{'; '.join(x for x in (r['error_note'], r['note']) if x)} |")
-    lines += ["", "## Targets (issue 8)", "", "| target | required | measured | met |",
+    lines += ["", "## Targets (issues 8 and 13)", "", "| target | required | measured | met |",
               "|---|---|---:|:---:|"]
     for t in res["targets"]:
         met = {True: "yes", False: "**no**", None: "—"}[t["met"]]
@@ -498,7 +498,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                            "rounds": a.rounds, "groups": groups}
     rep = Report()
     t_all = time.perf_counter()
-    fns = {"grad": group_grad, "misassignment": group_misassignment, "fisher": group_fisher,
+    fns = {"grad": group_grad, "general": bench_general.group_general,
+           "misassignment": group_misassignment, "fisher": group_fisher,
            "precise": group_precise, "dimension": group_dimension, "e2e": group_e2e}
     group_seconds: dict[str, float] = {}
     failed: list[str] = []
@@ -512,6 +513,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             rep.notes.append(f"group {g} failed: {type(exc).__name__}: {exc}")
             failed.append(g)
         group_seconds[g] = time.perf_counter() - t0
+    bench_general.compare_with_grad(rep)
     try:
         res["machine"]["loadavg_at_end"] = os.getloadavg()
     except OSError:

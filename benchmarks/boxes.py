@@ -16,6 +16,12 @@ Gradient boxes (1-D, σ = 1; student q = w N(μo) + (1−w) N(μn), target p* = 
 
 Misassignment box: logit w uniform on [−20.72, 20.72] (w ∈ [1e-9, 1 − 1e-9]), Δ uniform on
 [0, 60]. Fisher box: α uniform on [0.05, 0.95], Δ uniform on [0, 12].
+
+General (unequal-scale) box, issue 13 (:func:`general_box`): every scale σo, σn, τo, τn, s_d,
+s_r log-uniform on [0.2, 5]; every mean (μo, μn, νo, νn, m_d, m_r) uniform on [−6, 6]; w, α
+and the replay weight ρ uniform on [0.02, 0.98]. Student q = w N(μo, σo²) + (1−w) N(μn, σn²),
+target p* = α N(νo, τo²) + (1−α) N(νn, τn²), FKL training mixture P = (1−ρ) N(m_d, s_d²) +
+ρ N(m_r, s_r²).
 """
 
 from __future__ import annotations
@@ -24,6 +30,12 @@ import numpy as np
 
 GRAD_FIELDS = ("w", "mu_old", "mu_new", "alpha", "target_old", "target_new", "data_mean")
 SEEDS = {"A": 101, "B": 102, "misassignment": 103, "fisher": 104}
+GENERAL_SEED = 105  # kept out of SEEDS: the older reference caches are keyed by SEEDS
+GENERAL_FIELDS = ("w", "mu_old", "sigma_old", "mu_new", "sigma_new", "alpha", "target_old",
+                  "target_sigma_old", "target_new", "target_sigma_new", "data_mean",
+                  "data_sigma", "replay", "replay_mean", "replay_sigma")
+# per field: p = weight on [0.02, 0.98], m = mean on [−6, 6], s = scale log-uniform on [0.2, 5]
+_GENERAL_KIND = ("p", "m", "s", "m", "s", "p", "m", "s", "m", "s", "m", "s", "p", "m", "s")
 
 
 def grad_box(name: str, n: int) -> dict[str, np.ndarray]:
@@ -55,3 +67,17 @@ def fisher_box(n: int) -> tuple[np.ndarray, np.ndarray]:
     """(α, Δ) with α uniform on [0.05, 0.95] and Δ uniform on [0, 12]."""
     u = np.random.default_rng(SEEDS["fisher"]).uniform(size=(n, 2))
     return 0.05 + 0.9 * u[:, 0], 12.0 * u[:, 1]
+
+
+def general_box(n: int) -> dict[str, np.ndarray]:
+    """Points of the issue-13 general box: (n,) arrays keyed by :data:`GENERAL_FIELDS`."""
+    u = np.random.default_rng(GENERAL_SEED).uniform(size=(n, 16))
+    out = {}
+    for j, (name, kind) in enumerate(zip(GENERAL_FIELDS, _GENERAL_KIND, strict=True)):
+        if kind == "p":
+            out[name] = 0.02 + 0.96 * u[:, j]
+        elif kind == "m":
+            out[name] = -6.0 + 12.0 * u[:, j]
+        else:
+            out[name] = np.exp(np.log(0.2) + np.log(25.0) * u[:, j])
+    return out

@@ -1,9 +1,9 @@
 r"""Independent high-precision references for the benchmark boxes (mpmath, hand-written).
 
-Run alone: ``python -m benchmarks.reference [--grad N] [--mis N] [--fisher N]``; the suite
-calls :func:`load_or_compute`. Nothing here calls symforget: the integrands below are written
-out by hand from the definitions (CLAIMS.md), so agreement with symforget is evidence, not
-self-consistency.
+Run alone: ``python -m benchmarks.reference [--grad N] [--mis N] [--fisher N] [--general N]``;
+the suite calls :func:`load_or_compute`. Nothing here calls symforget: the integrands below are
+written out by hand from the definitions (CLAIMS.md), so agreement with symforget is evidence,
+not self-consistency.
 
 Definitions (σ = 1, φ the standard normal density, q = w φ(x−μo) + (1−w) φ(x−μn),
 p* = α φ(x−t_old) + (1−α) φ(x−t_new), P = φ(x − data_mean)):
@@ -28,11 +28,21 @@ re-evaluation at ``dps + 10`` digits are both below ``TOL`` = 1e-15 relative to 
 ∞-norm; otherwise the point is **refused** (kept in the cache as refused, never used). Values
 are cached in ``benchmarks/results/reference_<kind>.json`` keyed by box seeds, precision and a
 definition version; a cache with fewer points is extended, never recomputed.
+
+General (unequal-scale) box, kind ``general`` (issue 13): not computed here but by the
+project's independent reference ``tests/reference_general.py`` (mpmath tanh–sinh split at every
+mean, both real roots of each log-odds quadratic and root ± {1, 4}/|g'|; its own error estimate
+max(Σ mpmath estimates, |value(30) − value(45 digits)|), raising when an output's estimate
+exceeds 1e-15 of it). A point is refused if that module raises or its estimate exceeds ``TOL``
+relative to the vector's ∞-norm. The cache key holds the SHA-256 of that file, so an edited
+reference is recomputed, never mixed with old values.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import importlib
 import itertools
 import json
 import sys
@@ -49,6 +59,7 @@ VERSION = 1
 DPS = 30
 GRADING = (0.0, 1.0, -1.0, 4.0, -4.0, 16.0, -16.0)
 TOL = 1e-15  # refuse a reference whose estimated relative error exceeds this
+GENERAL_REFERENCE = Path(__file__).resolve().parent.parent / "tests" / "reference_general.py"
 
 
 def _transitions(w1: Any, m1: Any, m2: Any) -> list[Any]:
@@ -237,7 +248,50 @@ def _cache_path(kind: str) -> Path:
 
 
 def _key(kind: str) -> dict[str, Any]:
+    if kind == "general":
+        return {"kind": kind, "version": VERSION, "dps": DPS, "seed": boxes.GENERAL_SEED,
+                "reference_sha256": hashlib.sha256(GENERAL_REFERENCE.read_bytes()).hexdigest()}
     return {"kind": kind, "version": VERSION, "dps": DPS, "seeds": boxes.SEEDS}
+
+
+def general_reference() -> Any:
+    """The module ``tests/reference_general.py`` (FileNotFoundError if it is absent)."""
+    if not GENERAL_REFERENCE.exists():
+        raise FileNotFoundError(f"{GENERAL_REFERENCE} (the independent issue-13 reference)")
+    folder = str(GENERAL_REFERENCE.parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    return importlib.import_module("reference_general")
+
+
+def _general(i: int) -> dict[str, Any]:
+    """RKL and FKL gradients (w, μo, σo, μn, σn) at point i of the general box."""
+    R = general_reference()
+    pts = boxes.general_box(i + 1)
+    p = {k: float(v[i]) for k, v in pts.items()}
+    rec: dict[str, Any] = {"index": i, "inputs": p, "refused": False}
+    calls = {
+        "rkl": lambda: R.rkl_grad(p["w"], p["mu_old"], p["sigma_old"], p["mu_new"],
+                                  p["sigma_new"], p["alpha"], p["target_old"],
+                                  p["target_sigma_old"], p["target_new"],
+                                  p["target_sigma_new"], dps=DPS),
+        "fkl": lambda: R.fkl_grad(p["w"], p["mu_old"], p["sigma_old"], p["mu_new"],
+                                  p["sigma_new"], p["data_mean"], p["data_sigma"], p["replay"],
+                                  p["replay_mean"], p["replay_sigma"], dps=DPS)}
+    worst = 0.0
+    for name, call in calls.items():
+        try:
+            ref = call()
+        except ArithmeticError as exc:  # ReferenceAccuracyError: estimate above its bound
+            return {**rec, "refused": True, "reason": f"{name}: {exc}"}
+        with mpmath.workdps(DPS):
+            scale = max(abs(v) for v in ref.value)
+            err = float(max(ref.error) / scale) if scale else float("inf")
+            worst = max(worst, err)
+            rec[name] = [mpmath.nstr(v, DPS) for v in ref.value]
+    if worst > TOL:
+        return {**rec, "refused": True, "reason": f"estimate {worst:.1e} > {TOL:g}"}
+    return {**rec, "rel_error_estimate": worst}
 
 
 def _load(kind: str) -> dict[str, Any] | None:
@@ -259,6 +313,8 @@ def _save(kind: str, data: dict[str, Any]) -> None:
 
 
 def _compute(kind: str, i: int) -> dict[str, Any]:
+    if kind == "general":
+        return _general(i)
     if kind in ("grad_A", "grad_B"):
         pts = boxes.grad_box(kind[-1], i + 1)
         pt = {k: float(v[i]) for k, v in pts.items()}
@@ -294,14 +350,16 @@ def load_or_compute(kind: str, n: int, log: Any = None) -> dict[str, Any]:
         t0 = time.perf_counter()
         for i in range(len(recs), n):
             recs.append(_compute(kind, i))
-            if log and (i + 1) % 25 == 0:
-                log(f"reference {kind}: {i + 1}/{n}")
-        data["seconds"] += time.perf_counter() - t0
-        _save(kind, data)
+            if (i + 1) % 25 == 0 or i + 1 == n:  # save as we go: an interrupted run keeps them
+                data["seconds"] += time.perf_counter() - t0
+                t0 = time.perf_counter()
+                _save(kind, data)
+                if log:
+                    log(f"reference {kind}: {i + 1}/{n}")
     return {"key": data["key"], "records": recs[:n], "seconds": data["seconds"]}
 
 
-KINDS = ("grad_A", "grad_B", "misassignment", "fisher")
+KINDS = ("grad_A", "grad_B", "misassignment", "fisher", "general")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -309,9 +367,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--grad", type=int, default=200)
     ap.add_argument("--mis", type=int, default=300)
     ap.add_argument("--fisher", type=int, default=100)
+    ap.add_argument("--general", type=int, default=200,
+                    help="points of the issue-13 general box (~4 s each)")
     args = ap.parse_args(argv)
     sizes = {"grad_A": args.grad, "grad_B": args.grad, "misassignment": args.mis,
-             "fisher": args.fisher}
+             "fisher": args.fisher, "general": args.general}
     for kind, n in sizes.items():
         t0 = time.perf_counter()
         data = load_or_compute(kind, n, log=lambda s: print(s, file=sys.stderr))

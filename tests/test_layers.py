@@ -27,7 +27,7 @@ RANK = {
     "compile": 2,
     "quadrature": 3, "precise": 3, "fastgrad": 3, "frame": 3, "precise_drift": 3,
     "misassign": 3,
-    "model": 4, "strategies": 4, "general": 4,
+    "model": 4, "strategies": 4, "general": 4, "kmix": 4,
     "multivariate": 4,
     "dynamics": 5, "methods": 5,
     "claims": 6,

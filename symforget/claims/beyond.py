@@ -186,3 +186,154 @@ register(Claim(
     },
     issue=13,
 ))
+
+
+# --------------------------------------------------------------------------- beyond.k_modes
+
+#: whitened means of the K = 3 check: two old tasks and the new one (σ = 1)
+_KM_MEANS = (-1.0, -0.4, 0.2)
+#: separated means for the reverse-KL parts (weights to α, the old mean's force)
+_KM_SEP = (-3.0, 0.0, 3.0)
+
+
+def _weight_grad(pi_old: np.ndarray, direction: str, target: Any) -> np.ndarray:
+    """∂L/∂π_old along the simplex (π_new = 1 − Σπ_old): free-coordinate entries minus the
+    new component's entry; means and scales fixed at the truth."""
+    from ..kmix import Mixture, kl_grad
+
+    q = Mixture([*pi_old, 1.0 - float(np.sum(pi_old))], list(_KM_MEANS), [1.0, 1.0, 1.0])
+    g = kl_grad(q, target, direction).weights
+    return np.asarray(g[:-1] - g[-1], dtype=float)
+
+
+def _weight_grad_free(pi_old: np.ndarray, target: Any) -> np.ndarray:
+    """The free-coordinate forward weight entries 1 − E_P[φ_k/q] of the old components."""
+    from ..kmix import Mixture, kl_grad
+
+    q = Mixture([*pi_old, 1.0 - float(np.sum(pi_old))], list(_KM_MEANS), [1.0, 1.0, 1.0])
+    return np.asarray(kl_grad(q, target, "forward").weights[:-1], dtype=float)
+
+
+def _m_pair(k: int, l_: int, weights: Any, means: Any) -> float:
+    """E_{φ_k}[r_l] for the K-mixture (weights, means), σ = 1, by scipy quad (independent)."""
+    from scipy import integrate
+    from scipy.stats import norm
+
+    def f(x: float) -> float:
+        logs = np.log(weights) + norm.logpdf(x, means)
+        return float(np.exp(norm.logpdf(x, means[k]) + logs[l_] - np.logaddexp.reduce(logs)))
+
+    val, _ = integrate.quad(f, means[k] - 12, means[k] + 12, points=sorted(means),
+                            epsabs=1e-15, epsrel=1e-12, limit=200)
+    return val
+
+
+def check_k_modes(ctx: Context, curvature: Any = None, target_term: float = 1.0,
+                  pair_prefactor: Any = HALF, **_: Any) -> Evidence:
+    """K = 3 (two old tasks, one new), whitened. (i) Forward KL on P_new: the weight curvature at
+    zero old mass equals e^{d_k d_l} − 1 (differences of kl_grad); the EM map drives every old
+    weight to 0 monotonically, one step being π_k(1 − (Hπ)_k) near zero mass, so Σπ_old ~ 1/t.
+    (ii) Reverse KL towards p* = Σα_kφ_k: the weights converge to α. (iii) Each old mean's
+    force at μ_k = ν_k equals the pairwise misassignment identity (m by scipy quad) and each
+    m_{k→l} ≤ ½√(π_l/π_k)·BC_kl."""
+    from ..kmix import Mixture, kl_grad
+
+    chk = Checks()
+    stated = (sp.exp(sp.Symbol("d_k", real=True) * sp.Symbol("d_l", real=True)) - 1
+              if curvature is None else as_expr(curvature))
+    for name, d in (("curvature", B.kmodes_curvature_derivation()),
+                    ("drift", B.kmodes_drift_derivation())):
+        chk.true(f"derivation_{name}", all(c.ok for c in d.check()), d.title)
+    chk.true("symbolic_curvature", sp.simplify(B.kmodes_curvature_derivation().result - stated)
+             == 0, f"derived {B.kmodes_curvature_derivation().result} vs stated {stated}")
+    d_old = np.array(_KM_MEANS[:2]) - _KM_MEANS[2]
+    Hfn = compile_exprs(stated, (sp.Symbol("d_k", real=True), sp.Symbol("d_l", real=True)))
+    H = np.array([[float(Hfn(a, b)) for b in d_old] for a in d_old])
+    new_only = Mixture([1.0], [_KM_MEANS[2]], [1.0])
+    base, h = np.array([2e-6, 2e-6]), 1e-6
+    J = np.stack([(_weight_grad(base + h * e, "forward", new_only)
+                   - _weight_grad(base - h * e, "forward", new_only)) / (2 * h)
+                  for e in np.eye(2)], axis=1)
+    chk.close("curvature_at_zero_mass", float(np.max(np.abs(J - H) / np.abs(H).max())), 0.0,
+              rtol=0.0, atol=1e-4, detail=f"kl_grad differences {J.ravel()} vs {H.ravel()}")
+    # the forward-KL EM map π_k ← E_P[r_k] = π_k(1 − g_k) (g the free weight gradient): stays in
+    # the simplex (plain gradient steps leave it: H has positive off-diagonal entries, so the
+    # linearised flow π̇ = −Hπ pushes the far weight below 0); near zero mass
+    # π_k' = π_k(1 − (Hπ)_k + O(π²)), so Σπ_old decays like 1/t
+    def em(pi_old: np.ndarray) -> np.ndarray:
+        return pi_old * (1.0 - _weight_grad_free(pi_old, new_only))
+
+    small = np.array([1e-5, 2e-5])
+    step_rel = (em(small) / small - 1.0) / -(H @ small)
+    chk.close("em_step_rate_matrix", float(np.max(np.abs(step_rel - 1.0))), 0.0, rtol=0.0,
+              atol=2e-3, detail="(π'/π − 1)/(−Hπ) at π_old = (1e-5, 2e-5)")
+    pi_old = np.array([0.15, 0.1])
+    traj = [pi_old]
+    steps = ctx.n(1500, 4000)
+    for _ in range(steps):
+        pi_old = em(pi_old)
+        traj.append(pi_old)
+    traj = np.array(traj)
+    chk.true("old_weights_decrease", bool(np.all(np.diff(traj, axis=0) < 0)
+                                          and np.all(traj > 0)), "every old weight decreases")
+    t_late = np.arange(steps // 2, steps + 1)
+    slope = np.polyfit(np.log(t_late), np.log(traj[t_late].sum(axis=1)), 1)[0]
+    chk.close("em_decay_exponent", float(slope), -1.0, rtol=0.0, atol=0.1,
+              detail="log Σπ_old against log t (late half): algebraic 1/t decay")
+    lam = np.linalg.eigvalsh(H)
+    # reverse KL: the weights converge to α (means at the truth), tangent gradient flow
+    alpha = np.array([0.3, 0.2, 0.5])
+    target = Mixture(list(alpha), list(_KM_SEP), [1.0, 1.0, 1.0])
+    pi = np.array([0.1, 0.45, 0.45])
+    for _ in range(ctx.n(150, 400)):
+        g = kl_grad(Mixture(list(pi), list(_KM_SEP), [1.0] * 3), target, "reverse",
+                    simplex="tangent").weights
+        pi = pi - 0.1 * np.asarray(g)
+    chk.le("rkl_weights_to_alpha", float(np.max(np.abs(pi - alpha))), 1e-6,
+           "tangent gradient flow from (0.1, 0.45, 0.45)")
+    # the old mean's force at μ_k = ν_k: pairwise misassignment identity and pairwise BC bounds
+    pi_q = np.array([0.25, 0.25, 0.5])
+    mu_q = np.array([_KM_SEP[0], _KM_SEP[1] + 0.4, _KM_SEP[2] - 0.7])  # old 0 correct
+    q = Mixture(list(pi_q), list(mu_q), [1.0] * 3)
+    force = float(kl_grad(q, target, "reverse").means[0])
+    m_q = [_m_pair(0, l_, pi_q, mu_q) for l_ in (1, 2)]
+    m_p = [_m_pair(0, l_, alpha, np.array(_KM_SEP)) for l_ in (1, 2)]
+    identity = pi_q[0] * sum(
+        m_q[i] * (mu_q[l_] - mu_q[0]) - target_term * m_p[i] * (_KM_SEP[l_] - _KM_SEP[0])
+        for i, l_ in enumerate((1, 2)))
+    chk.close("drift_identity_k3", force, identity, rtol=1e-8, atol=1e-14,
+              detail="kl_grad μ_0 entry vs (π_0) Σ_l [m^q (μ_l − μ_0) − m^p (ν_l − ν_0)]")
+    pref = float(as_expr(pair_prefactor))
+    worst = 0.0
+    for weights, means, ms in ((pi_q, mu_q, m_q), (alpha, np.array(_KM_SEP), m_p)):
+        for i, l_ in enumerate((1, 2)):
+            d_ = means[l_] - means[0]
+            bound = pref * np.sqrt(weights[l_] / weights[0]) * np.exp(-d_**2 / 8)
+            worst = max(worst, ms[i] / bound)
+    chk.le("pairwise_m_over_bc_bound", worst, 1.0, "m_{0→l} ≤ ½√(π_l/π_0)·BC_{0l}")
+    return chk.evidence(f"K = 3: curvature e^(d_k d_l) − 1 (λ = {lam.round(4)}), EM drives old "
+                        f"mass to 0 like t^{slope:.3f}; RKL weights → α; old-mean force = pairwise "
+                        f"misassignment identity, gated by pairwise BC (worst m/bound "
+                        f"{worst:.3g})")
+
+
+register(Claim(
+    id="beyond.k_modes",
+    statement="K components (K − 1 old tasks, one new): forward KL on P_new drives every old "
+              "weight to 0 (curvature at zero mass H_kl = e^{d_k d_l} − 1; the EM map "
+              "π_k ← π_k(1 − (Hπ)_k + O(π²)) decreases every old weight, Σπ_old ~ 1/t); "
+              "reverse KL towards p* = Σα_kφ_k converges to the α_k; each old mean's force at "
+              "μ_k = ν_k is π_k Σ_l [m^q_{k→l}(μ_l − μ_k) − m^p_{k→l}(ν_l − ν_k)], every "
+              "m_{k→l} ≤ ½√(π_l/π_k)·BC_kl (pairwise gating)",
+    check=check_k_modes,
+    derivations=lambda: [B.kmodes_curvature_derivation(), B.kmodes_drift_derivation()],
+    assumptions=("1-D, equal scales σ = 1 (whitened), K = 3 in the numeric checks",
+                 "means at the truth for the weight statements; μ_k = ν_k for the force"),
+    mutants={
+        "curvature_without_minus_one": {"curvature": sp.exp(sp.Symbol("d_k", real=True)
+                                                            * sp.Symbol("d_l", real=True))},
+        "drift_without_target_term": {"target_term": 0.0},
+        "pairwise_prefactor_1/8": {"pair_prefactor": sp.Rational(1, 8)},
+    },
+    issue=13,
+))

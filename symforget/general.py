@@ -22,7 +22,7 @@ import numpy as np
 from .compile import compile_spec
 from .errors import PrecisionError
 from .frame import standardize
-from .quadrature import expect
+from .quadrature import expect, expect_by_variant, nearer_second
 from .symbolic import general as G
 
 __all__ = ["rkl_grad", "rkl_loss", "rkl_hessian", "fkl_grad", "fkl_loss", "fkl_hessian",
@@ -45,48 +45,27 @@ def _frame(means: dict[str, np.ndarray], scales: dict[str, np.ndarray], function
     return std, {k: v / smin for k, v in scales.items()}, frame
 
 
-def _nearest(m: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    return (np.abs(m - second) < np.abs(m - first)).astype(np.int8)
-
-
-def _by_refs(spec_of, keys: list[np.ndarray], p: list[np.ndarray]) -> np.ndarray:
-    shape = p[0].shape
-    stacked = np.stack([np.broadcast_to(k, shape).reshape(-1) for k in keys], axis=1)
-    flat = [np.broadcast_to(q, shape).reshape(-1) for q in p]
-    combos, index = np.unique(stacked, axis=0, return_inverse=True)
-    out: np.ndarray | None = None
-    for i, combo in enumerate(combos):
-        sel = np.flatnonzero(index.reshape(-1) == i)
-        cs = compile_spec(spec_of(*(int(c) for c in combo)))
-        val = expect(cs, [q[sel] for q in flat])
-        if out is None:
-            out = np.empty((flat[0].size, cs.size))
-        out[sel] = val
-    assert out is not None
-    return out.reshape(*shape, out.shape[-1])
-
-
 def _rkl_std(w, mo, so, mn, sn, al, no, to, nn, tn, function):
     m, s, frame = _frame({"mu_old": mo, "mu_new": mn, "target_old": no, "target_new": nn},
                          {"sigma_old": so, "sigma_new": sn, "target_sigma_old": to,
                           "target_sigma_new": tn}, function)
     p = [w, m["mu_old"], s["sigma_old"], m["mu_new"], s["sigma_new"], al, m["target_old"],
          s["target_sigma_old"], m["target_new"], s["target_sigma_new"]]
-    refs = [_nearest(p[1], p[6], p[8]), _nearest(p[3], p[6], p[8])]
+    refs = [nearer_second(p[1], p[6], p[8]), nearer_second(p[3], p[6], p[8])]
     return p, refs, frame
 
 
 def rkl_grad(w, mo, so, mn, sn, al, no, to, nn, tn) -> np.ndarray:
     """∇_(w, μo, σo, μn, σn) KL(q ‖ p*) at validated, broadcast arrays; shape (..., 5)."""
     p, refs, frame = _rkl_std(w, mo, so, mn, sn, al, no, to, nn, tn, "rkl_grad")
-    g = _by_refs(lambda a, b: G.rkl_grad_spec((a, b)), refs, p)
+    g = expect_by_variant(lambda a, b: G.rkl_grad_spec((a, b)), refs, p)
     return frame.gradient(g, mean_slots=(1, 2, 3, 4), function="rkl_grad")
 
 
 def rkl_loss(w, mo, so, mn, sn, al, no, to, nn, tn) -> np.ndarray:
     """KL(q ‖ p*) at validated, broadcast arrays."""
     p, refs, _ = _rkl_std(w, mo, so, mn, sn, al, no, to, nn, tn, "rkl_loss")
-    return _by_refs(lambda a, b: G.rkl_loss_spec((a, b)), refs, p)[..., 0]
+    return expect_by_variant(lambda a, b: G.rkl_loss_spec((a, b)), refs, p)[..., 0]
 
 
 def _fkl_std(w, mo, so, mn, sn, md, sd, mr, sr, rho, function):
@@ -111,15 +90,15 @@ def fkl_loss(w, mo, so, mn, sn, md, sd, mr, sr, rho) -> np.ndarray:
     """KL(P ‖ q) at validated, broadcast arrays (ρ = 0 points use P = N(m_d, s_d²))."""
     p, _ = _fkl_std(w, mo, so, mn, sn, md, sd, mr, sr, rho, "fkl_loss")
     has = (p[9] > 0).astype(np.int8)
-    keys = [has, _nearest(p[5], p[1], p[3]), np.where(has, _nearest(p[7], p[1], p[3]), 1)]
-    return _by_refs(lambda r, a, b: G.fkl_loss_spec(bool(r), (a, b) if r else (a, 1)),
+    keys = [has, nearer_second(p[5], p[1], p[3]), np.where(has, nearer_second(p[7], p[1], p[3]), 1)]
+    return expect_by_variant(lambda r, a, b: G.fkl_loss_spec(bool(r), (a, b) if r else (a, 1)),
                     keys, p)[..., 0]
 
 
 def rkl_hessian(w, mo, so, mn, sn, al, no, to, nn, tn) -> np.ndarray:
     """∇² KL(q ‖ p*) in (w, μo, σo, μn, σn) at validated, broadcast arrays; shape (..., 5, 5)."""
     p, refs, frame = _rkl_std(w, mo, so, mn, sn, al, no, to, nn, tn, "rkl_hessian")
-    h = _by_refs(lambda a, b: G.rkl_hess_spec((a, b)), refs, p)
+    h = expect_by_variant(lambda a, b: G.rkl_hess_spec((a, b)), refs, p)
     return frame.hessian(h.reshape(*h.shape[:-1], 5, 5), mean_slots=(1, 2, 3, 4),
                          function="rkl_hessian")
 

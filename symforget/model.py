@@ -22,7 +22,7 @@ from . import validate as V
 from .compile import compile_exprs, compile_spec
 from .errors import ParameterError, PrecisionError
 from .frame import Frame, standardize
-from .quadrature import expect
+from .quadrature import expect, expect_by_variant, nearer_second
 from .symbolic import gauss, mixture, stein
 from .symbolic.symbols import delta as _delta
 
@@ -154,41 +154,14 @@ def _std_rkl(p: list[np.ndarray], family: str, function: str) -> tuple[list[np.n
             np.ones_like(p[6])], frame
 
 
-def _nearest(m: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """0 where ``first`` is at least as close to ``m`` as ``second``, else 1."""
-    return (np.abs(m - second) < np.abs(m - first)).astype(np.int8)
-
-
-def _by_refs(spec_of, keys: list[np.ndarray], p: list[np.ndarray]) -> np.ndarray:
-    """Evaluate ``spec_of(*key)`` on the points of each distinct key combination.
-
-    The loss integrands write each log-mixture relative to the component nearest to the
-    component being integrated (:func:`symforget.symbolic.mixture.log_ratio_ref`), so no
-    value is formed as a difference of two numbers of size Δ²/2.
-    """
-    shape = p[0].shape
-    stacked = np.stack([np.broadcast_to(k, shape).reshape(-1) for k in keys], axis=1)
-    flat = [q.reshape(-1) for q in p]
-    combos, index = np.unique(stacked, axis=0, return_inverse=True)
-    out: np.ndarray | None = None
-    for i, combo in enumerate(combos):
-        sel = np.flatnonzero(index.reshape(-1) == i)
-        cs = compile_spec(spec_of(*(int(c) for c in combo)))
-        val = expect(cs, [q[sel] for q in flat])
-        if out is None:
-            out = np.empty((flat[0].size, cs.size))
-        out[sel] = val
-    assert out is not None
-    return out.reshape(*shape, out.shape[-1])
-
-
 def _fkl_loss_std(p: list[np.ndarray]) -> np.ndarray:
     """KL(P_train ‖ q) at standard parameters; ρ = 0 points use the single-Gaussian form."""
-    b_d = _nearest(p[3], p[1], p[2])
-    b_r = _nearest(p[4], p[1], p[2])
+    b_d = nearer_second(p[3], p[1], p[2])
+    b_r = nearer_second(p[4], p[1], p[2])
     has_replay = (p[5] > 0).astype(np.int8)
-    return _by_refs(lambda r, bd, br: mixture.fkl_loss_spec_ref(bool(r), (bd, br if r else 1)),
-                    [has_replay, b_d, np.where(has_replay, b_r, 1)], p)
+    return expect_by_variant(
+        lambda r, bd, br: mixture.fkl_loss_spec_ref(bool(r), (bd, br if r else 1)),
+        [has_replay, b_d, np.where(has_replay, b_r, 1)], p)
 
 
 def fkl_grad(
@@ -440,8 +413,8 @@ def rkl_loss(
     sigma = 1.0 if sigma is None else sigma
     p, _ = _std_rkl(_rkl_params(w, mu_old, mu_new, alpha, target_old, target_new, sigma),
                     "quadrature", "rkl_loss")
-    refs = [_nearest(p[1], p[4], p[5]), _nearest(p[2], p[4], p[5])]
-    return _by_refs(lambda a, b: mixture.rkl_loss_spec_ref((a, b)), refs, p)[..., 0]
+    refs = [nearer_second(p[1], p[4], p[5]), nearer_second(p[2], p[4], p[5])]
+    return expect_by_variant(lambda a, b: mixture.rkl_loss_spec_ref((a, b)), refs, p)[..., 0]
 
 
 def fisher_matrix(w: Any, mu_old: Any, mu_new: Any, *, sigma: Any = None,

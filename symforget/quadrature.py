@@ -23,14 +23,17 @@ No evaluation forms 0/0 or log 0 (the integrands are in stable form); a non-fini
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
 
-from .compile import CompiledSpec
+from .compile import CompiledSpec, compile_spec
 from .errors import SymforgetError
+from .symbolic.expectation import ExpectationSpec
 
-__all__ = ["expect", "gauss_legendre", "NODES_PER_PANEL", "CHUNK"]
+__all__ = ["expect", "expect_by_variant", "nearer_second", "gauss_legendre", "NODES_PER_PANEL",
+           "CHUNK"]
 
 #: Gauss–Legendre nodes per panel (measured: 16 reaches ~1e-14 relative on the test boxes)
 NODES_PER_PANEL = 16
@@ -222,3 +225,32 @@ def expect(cs: CompiledSpec, params: list[np.ndarray], n: int = NODES_PER_PANEL)
         where = {s.name: float(p[bad]) for s, p in zip(cs.spec.params, flat, strict=True)}
         raise SymforgetError(f"{cs.spec.name}: non-finite value at {where}")
     return out.reshape(*shape, cs.size)
+
+
+def nearer_second(m: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """0 where ``first`` is at least as close to ``m`` as ``second``, else 1 (int8)."""
+    return (np.abs(m - second) < np.abs(m - first)).astype(np.int8)
+
+
+def expect_by_variant(spec_of: Callable[..., ExpectationSpec], keys: list[np.ndarray],
+                      params: list[np.ndarray]) -> np.ndarray:
+    """Evaluate ``spec_of(*key)`` (compiled) on the points of each distinct key combination.
+
+    For integrands written relative to a reference component chosen per point (the component
+    nearest the one integrated, so no value is the difference of two numbers of size Δ²/2):
+    ``keys`` hold the integer choices, broadcast against ``params``.
+    """
+    shape = np.shape(params[0])
+    stacked = np.stack([np.broadcast_to(k, shape).reshape(-1) for k in keys], axis=1)
+    flat = [np.broadcast_to(q, shape).reshape(-1) for q in params]
+    combos, index = np.unique(stacked, axis=0, return_inverse=True)
+    out: np.ndarray | None = None
+    for i, combo in enumerate(combos):
+        sel = np.flatnonzero(index.reshape(-1) == i)
+        cs = compile_spec(spec_of(*(int(c) for c in combo)))
+        val = expect(cs, [q[sel] for q in flat])
+        if out is None:
+            out = np.empty((flat[0].size, cs.size))
+        out[sel] = val
+    assert out is not None
+    return out.reshape(*shape, out.shape[-1])

@@ -123,7 +123,8 @@ def _breakpoints_quadratic(A: np.ndarray, B: np.ndarray, C: np.ndarray) -> np.nd
         pieces.append(t[j][:, None] + width[j][:, None] * _GRADING[None, :])
         # a switch far in the tail carries the Gaussian's own decay scale 1/|t| with it (the
         # integrand peaks at the switch when the value is tiny): grade on that scale too
-        tail = np.where(width[j] > 0.0, 1.0 / (np.abs(t[j]) + 1.0), 0.0)
+        # (only where that scale is finer than the base panels: |t| > 3)
+        tail = np.where((width[j] > 0.0) & (np.abs(t[j]) > 3.0), 1.0 / (np.abs(t[j]) + 1.0), 0.0)
         pieces.append(t[j][:, None] + tail[:, None] * _TAIL_GRADING[None, :])
     bp = np.concatenate(pieces, axis=1)
     bp = np.clip(bp, -L[:, None], L[:, None])
@@ -148,6 +149,14 @@ def _nodes(bp: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Nodes y (N, K) and weights (N, K) including φ(y), for panels between breakpoints."""
     u, g = gauss_legendre(n)
     lo, hi = bp[:, :-1], bp[:, 1:]
+    # zero-width panels (coincident or clipped breakpoints) add nothing: move them to the end
+    # of each row and drop the columns that are empty in every row
+    empty = hi <= lo
+    if empty.any():
+        order = np.argsort(empty, axis=1, kind="stable")
+        keep = int((~empty).sum(axis=1).max())
+        lo = np.take_along_axis(lo, order, axis=1)[:, :keep]
+        hi = np.take_along_axis(hi, order, axis=1)[:, :keep]
     mid, half = (lo + hi) / 2.0, (hi - lo) / 2.0
     y = mid[:, :, None] + half[:, :, None] * u[None, None, :]
     wts = half[:, :, None] * g[None, None, :] * np.exp(-0.5 * y * y) * _INV_SQRT_2PI

@@ -185,13 +185,9 @@ def fkl_grad(
     domains"; tests/test_domain.py, tests/test_metamorphic.py).
     """
     if _general(sigma_old, sigma_new, data_sigma, replay_sigma) or with_scales:
-        _no_cov(cov, "fkl_grad")
         args = _general_fkl(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean, sigma_old,
-                            sigma_new, data_sigma, replay_sigma)
-        from . import general
-
-        g = general.fkl_grad(*args)
-        return g if with_scales else g[..., [0, 1, 3]]
+                            sigma_new, data_sigma, replay_sigma, cov=cov, function="fkl_grad")
+        return _via_general("fkl_grad", args, with_scales)
     if cov is not None:
         return _mv().fkl_grad(w, mu_old, mu_new, data_mean=data_mean, cov=cov, replay=replay,
                               replay_mean=replay_mean, sigma=sigma)
@@ -217,13 +213,9 @@ def fkl_hessian(
     "Accuracy and domains"; tests/test_domain.py, tests/test_metamorphic.py).
     """
     if _general(sigma_old, sigma_new, data_sigma, replay_sigma) or with_scales:
-        _no_cov(cov, "fkl_hessian")
         args = _general_fkl(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean, sigma_old,
-                            sigma_new, data_sigma, replay_sigma)
-        from . import general
-
-        h = general.fkl_hessian(*args)
-        return h if with_scales else h[..., [0, 1, 3], :][..., :, [0, 1, 3]]
+                            sigma_new, data_sigma, replay_sigma, cov=cov, function="fkl_hessian")
+        return _via_general("fkl_hessian", args, with_scales)
     if cov is not None:
         return _mv().fkl_hessian(w, mu_old, mu_new, data_mean=data_mean, cov=cov, replay=replay,
                                  replay_mean=replay_mean, sigma=sigma)
@@ -247,12 +239,9 @@ def fkl_loss(
     "Accuracy and domains"; tests/test_domain.py, tests/test_metamorphic.py).
     """
     if _general(sigma_old, sigma_new, data_sigma, replay_sigma):
-        _no_cov(cov, "fkl_loss")
         args = _general_fkl(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean, sigma_old,
-                            sigma_new, data_sigma, replay_sigma)
-        from . import general
-
-        return general.fkl_loss(*args)
+                            sigma_new, data_sigma, replay_sigma, cov=cov, function="fkl_loss")
+        return _via_general("fkl_loss", args, False)
     if cov is not None:
         return _mv().fkl_loss(w, mu_old, mu_new, data_mean=data_mean, cov=cov, replay=replay,
                               replay_mean=replay_mean, sigma=sigma)
@@ -340,13 +329,10 @@ def rkl_grad(
     domains"; tests/test_domain.py, tests/test_metamorphic.py).
     """
     if _general(sigma_old, sigma_new, target_sigma_old, target_sigma_new) or with_scales:
-        _no_cov(cov, "rkl_grad")
         args = _general_rkl(w, mu_old, mu_new, alpha, target_old, target_new, sigma, sigma_old,
-                            sigma_new, target_sigma_old, target_sigma_new)
-        from . import general
-
-        g = general.rkl_grad(*args)
-        return g if with_scales else g[..., [0, 1, 3]]
+                            sigma_new, target_sigma_old, target_sigma_new, cov=cov,
+                            function="rkl_grad")
+        return _via_general("rkl_grad", args, with_scales)
     if cov is not None:
         return _mv().rkl_grad(w, mu_old, mu_new, alpha=alpha, target_old=target_old,
                               target_new=target_new, cov=cov, sigma=sigma)
@@ -372,13 +358,10 @@ def rkl_hessian(
     "Accuracy and domains"; tests/test_domain.py, tests/test_metamorphic.py).
     """
     if _general(sigma_old, sigma_new, target_sigma_old, target_sigma_new) or with_scales:
-        _no_cov(cov, "rkl_hessian")
         args = _general_rkl(w, mu_old, mu_new, alpha, target_old, target_new, sigma, sigma_old,
-                            sigma_new, target_sigma_old, target_sigma_new)
-        from . import general
-
-        h = general.rkl_hessian(*args)
-        return h if with_scales else h[..., [0, 1, 3], :][..., :, [0, 1, 3]]
+                            sigma_new, target_sigma_old, target_sigma_new, cov=cov,
+                            function="rkl_hessian")
+        return _via_general("rkl_hessian", args, with_scales)
     if cov is not None:
         return _mv().rkl_hessian(w, mu_old, mu_new, alpha=alpha, target_old=target_old,
                                  target_new=target_new, cov=cov, sigma=sigma)
@@ -401,12 +384,10 @@ def rkl_loss(
     "Accuracy and domains"; tests/test_domain.py, tests/test_metamorphic.py).
     """
     if _general(sigma_old, sigma_new, target_sigma_old, target_sigma_new):
-        _no_cov(cov, "rkl_loss")
         args = _general_rkl(w, mu_old, mu_new, alpha, target_old, target_new, sigma, sigma_old,
-                            sigma_new, target_sigma_old, target_sigma_new)
-        from . import general
-
-        return general.rkl_loss(*args)
+                            sigma_new, target_sigma_old, target_sigma_new, cov=cov,
+                            function="rkl_loss")
+        return _via_general("rkl_loss", args, False)
     if cov is not None:
         return _mv().rkl_loss(w, mu_old, mu_new, alpha=alpha, target_old=target_old,
                               target_new=target_new, cov=cov, sigma=sigma)
@@ -436,10 +417,7 @@ def fisher_matrix(w: Any, mu_old: Any, mu_new: Any, *, sigma: Any = None,
                            sigma_old=_scale("sigma_old", sigma_old, sg),
                            mu_new=V.finite("mu_new", mu_new),
                            sigma_new=_scale("sigma_new", sigma_new, sg))
-        from . import general
-
-        h = general.fisher_matrix(*args)
-        return h if with_scales else h[..., [0, 1, 3], :][..., :, [0, 1, 3]]
+        return _via_general("fisher_matrix", args, with_scales)
     if cov is not None:
         return _mv().fisher_matrix(w, mu_old, mu_new, cov=cov, sigma=sigma)
     sigma = 1.0 if sigma is None else sigma
@@ -486,8 +464,24 @@ def _scale(name: str, value: Any, default: np.ndarray) -> np.ndarray:
     return default if value is None else V.positive(name, value)
 
 
+def _via_general(name: str, args: list[np.ndarray], with_scales: bool) -> np.ndarray:
+    """``symforget.general.<name>(*args)``; without ``with_scales`` the scale entries (σo, σn:
+    slots 2 and 4 of (w, μo, σo, μn, σn)) are dropped from gradients and Hessians."""
+    from . import general
+
+    out = getattr(general, name)(*args)
+    keep = [0, 1, 3]
+    if with_scales or out.ndim == np.ndim(args[0]):  # a loss has nothing to drop
+        return out
+    if out.ndim == np.ndim(args[0]) + 2:
+        return out[..., keep, :][..., :, keep]
+    return out[..., keep]
+
+
 def _general_rkl(w, mu_old, mu_new, alpha, target_old, target_new, sigma, sigma_old, sigma_new,
-                 target_sigma_old, target_sigma_new) -> list[np.ndarray]:
+                 target_sigma_old, target_sigma_new, *, cov: Any = None,
+                 function: str = "rkl_grad") -> list[np.ndarray]:
+    _no_cov(cov, function)
     sg = V.positive("sigma", 1.0 if sigma is None else sigma)
     vals = dict(
         w=V.open_unit("w", w), mu_old=V.finite("mu_old", mu_old),
@@ -501,7 +495,9 @@ def _general_rkl(w, mu_old, mu_new, alpha, target_old, target_new, sigma, sigma_
 
 
 def _general_fkl(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean, sigma_old, sigma_new,
-                 data_sigma, replay_sigma) -> list[np.ndarray]:
+                 data_sigma, replay_sigma, *, cov: Any = None,
+                 function: str = "fkl_grad") -> list[np.ndarray]:
+    _no_cov(cov, function)
     sg = V.positive("sigma", 1.0 if sigma is None else sigma)
     rp = V.half_open_unit("replay", replay)
     dm = V.finite("data_mean", data_mean)

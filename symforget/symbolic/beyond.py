@@ -281,3 +281,33 @@ def kmodes_drift_derivation() -> Derivation:
         ),
         result=rhs,
     )
+
+
+# --------------------------------------------------------------------------- beyond.divergences
+
+_beta = sp.Symbol("beta", positive=True)
+_p = sp.Symbol("p", positive=True)
+_q = sp.Symbol("q", positive=True)
+
+
+@cache
+def jsd_gradient_derivation() -> Derivation:
+    r"""Generalised JSD (GKD): :math:`\mathrm{JSD}_\beta(p\Vert q) = \beta\,\mathrm{KL}(p\Vert M)
+    + (1-\beta)\,\mathrm{KL}(q\Vert M)`, :math:`M = \beta p + (1-\beta)q`. Pointwise, the
+    q-derivative of the integrand is :math:`(1-\beta)\log(q/M)`, so
+    :math:`\nabla_\theta\mathrm{JSD}_\beta = (1-\beta)\int\nabla_\theta q\,\log(q/M)`."""
+    M = _beta * _p + (1 - _beta) * _q
+    integrand = _beta * _p * sp.log(_p / M) + (1 - _beta) * _q * sp.log(_q / M)
+    return Derivation(
+        "Generalised Jensen–Shannon divergence: gradient",
+        (r"$\mathrm{JSD}_\beta = \int \beta p\log\frac{p}{M} + (1-\beta)q\log\frac{q}{M}$, "
+         r"$M = \beta p + (1-\beta)q$, $0 < \beta < 1$; $p = p^*$ fixed, $q = q_\theta$",
+         r"$\mathrm{JSD}_\beta/(\beta(1-\beta))$ tends to KL$(p\Vert q)$ as $\beta\to 0$ and to "
+         r"KL$(q\Vert p)$ as $\beta\to 1$"),
+        (
+            Step(sp.Derivative(integrand, _q), (1 - _beta) * sp.log(_q / M), "differentiate",
+                 r"pointwise in q: the terms from $\partial M/\partial q$ cancel "
+                 r"($\beta p/M + (1-\beta)q/M = 1$)"),
+        ),
+        result=(1 - _beta) * sp.log(_q / M),
+    )

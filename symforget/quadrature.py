@@ -23,7 +23,7 @@ No evaluation forms 0/0 or log 0 (the integrands are in stable form); a non-fini
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -63,15 +63,23 @@ def _breakpoints(kappa: np.ndarray, beta: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.where(kappa != 0.0, -beta / np.where(kappa != 0.0, kappa, 1.0), 0.0)
         width = np.where(kappa != 0.0, 1.0 / np.abs(kappa), 0.0)
-    reach = np.minimum(np.abs(t), np.abs(kappa)).max(axis=0) if len(kappa) else np.zeros(n_pts)
+    return _assemble(t, width, np.abs(kappa), n_pts)
+
+
+def _assemble(t: np.ndarray, width: np.ndarray, kappa: np.ndarray, n_pts: int,
+              extra: Sequence[np.ndarray] = ()) -> np.ndarray:
+    """Sorted breakpoints (N, B): the range ±L (L grows with the kinks' reach so exponentially
+    tilted tails are covered), the Gaussian base panels, each switch t graded on its width, and
+    ``extra`` columns; everything clipped to ±L."""
+    reach = np.minimum(np.abs(t), kappa).max(axis=0) if len(t) else np.zeros(n_pts)
     L = np.minimum(_L0 + reach, _LMAX)  # (N,)
     # Gaussian-tail panels: every base point below the chunk's largest range (a panel [5, L]
     # with L ≫ 10 is far too wide for 16 nodes once a far kink stretches the range)
     pos = _BASE[_BASE < L.max()]
     base = np.concatenate([-pos[::-1], pos])
     pieces = [np.broadcast_to(-L, (n_pts,))[:, None], np.broadcast_to(L, (n_pts,))[:, None],
-              np.broadcast_to(base, (n_pts, base.size))]
-    for j in range(len(kappa)):
+              np.broadcast_to(base, (n_pts, base.size)), *extra]
+    for j in range(len(t)):
         pieces.append(t[j][:, None] + width[j][:, None] * _GRADING[None, :])
     bp = np.concatenate(pieces, axis=1)
     bp = np.clip(bp, -L[:, None], L[:, None])
@@ -113,23 +121,14 @@ def _breakpoints_quadratic(A: np.ndarray, B: np.ndarray, C: np.ndarray) -> np.nd
     t, width = np.concatenate(ts), np.concatenate(ws)  # (3J, N); unused slots: 0, width 0
     with np.errstate(divide="ignore"):
         kappa = np.where(width > 0.0, 1.0 / np.where(width > 0.0, width, 1.0), 0.0)
-    reach = np.minimum(np.abs(t), kappa).max(axis=0) if len(t) else np.zeros(n_pts)
-    L = np.minimum(_L0 + reach, _LMAX)
-    pos = _BASE[_BASE < L.max()]
-    base = np.concatenate([-pos[::-1], pos])
-    pieces = [np.broadcast_to(-L, (n_pts,))[:, None], np.broadcast_to(L, (n_pts,))[:, None],
-              np.broadcast_to(base, (n_pts, base.size))]
+    # a switch far in the tail carries the Gaussian's own decay scale 1/|t| with it (the
+    # integrand peaks at the switch when the value is tiny): grade on that scale too, where it is
+    # finer than the base panels (|t| > 3)
+    tails = []
     for j in range(len(t)):
-        pieces.append(t[j][:, None] + width[j][:, None] * _GRADING[None, :])
-        # a switch far in the tail carries the Gaussian's own decay scale 1/|t| with it (the
-        # integrand peaks at the switch when the value is tiny): grade on that scale too
-        # (only where that scale is finer than the base panels: |t| > 3)
         tail = np.where((width[j] > 0.0) & (np.abs(t[j]) > 3.0), 1.0 / (np.abs(t[j]) + 1.0), 0.0)
-        pieces.append(t[j][:, None] + tail[:, None] * _TAIL_GRADING[None, :])
-    bp = np.concatenate(pieces, axis=1)
-    bp = np.clip(bp, -L[:, None], L[:, None])
-    bp.sort(axis=1)
-    return bp
+        tails.append(t[j][:, None] + tail[:, None] * _TAIL_GRADING[None, :])
+    return _assemble(t, width, kappa, n_pts, tails)
 
 
 def _quadratic_kinks_at(cs: CompiledSpec, m: np.ndarray, s: np.ndarray,

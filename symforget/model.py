@@ -118,16 +118,21 @@ def _student(w: Any, mu_old: Any, mu_new: Any, sigma: Any) -> list[np.ndarray]:
             V.positive("sigma", sigma)]
 
 
-def _fkl_params(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean) -> list[np.ndarray]:
-    w_, mo, mn, sg = _student(w, mu_old, mu_new, sigma)
+def _training(data_mean: Any, replay: Any, replay_mean: Any) -> tuple[np.ndarray, ...]:
+    """(data_mean, replay, replay_mean) of P_train, validated; replay_mean defaults to the data
+    mean and is required when replay > 0."""
     dm = V.finite("data_mean", data_mean)
     rp = V.half_open_unit("replay", replay)
     if replay_mean is None:
         if np.any(rp > 0):
             raise ParameterError("replay_mean is required when replay > 0")
-        rm = dm
-    else:
-        rm = V.finite("replay_mean", replay_mean)
+        return dm, rp, dm
+    return dm, rp, V.finite("replay_mean", replay_mean)
+
+
+def _fkl_params(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean) -> list[np.ndarray]:
+    w_, mo, mn, sg = _student(w, mu_old, mu_new, sigma)
+    dm, rp, rm = _training(data_mean, replay, replay_mean)
     b = V.broadcast(w=w_, mu_old=mo, mu_new=mn, data_mean=dm, replay_mean=rm, replay=rp, sigma=sg)
     # a replay mean without replay plays no part: it must not widen the problem's spread
     b[4] = np.where(b[5] > 0, b[4], b[3])
@@ -499,14 +504,7 @@ def _general_fkl(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean, sigma
                  function: str = "fkl_grad") -> list[np.ndarray]:
     _no_cov(cov, function)
     sg = V.positive("sigma", 1.0 if sigma is None else sigma)
-    rp = V.half_open_unit("replay", replay)
-    dm = V.finite("data_mean", data_mean)
-    if replay_mean is None:
-        if np.any(rp > 0):
-            raise ParameterError("replay_mean is required when replay > 0")
-        rm = dm
-    else:
-        rm = V.finite("replay_mean", replay_mean)
+    dm, rp, rm = _training(data_mean, replay, replay_mean)
     ds = _scale("data_sigma", data_sigma, sg)
     vals = dict(
         w=V.open_unit("w", w), mu_old=V.finite("mu_old", mu_old),

@@ -28,7 +28,7 @@ import numpy as np
 
 from .errors import PrecisionError
 
-__all__ = ["Frame", "standardize", "SPREAD_LIMIT"]
+__all__ = ["Frame", "standardize", "smallest_scale", "SPREAD_LIMIT", "SCALE_RATIO_LIMIT"]
 
 #: largest spread (max mean − min mean)/σ at which each evaluator family is accurate
 #: (see the module docstring and the README's "Accuracy and domains" table)
@@ -37,6 +37,23 @@ SPREAD_LIMIT: dict[str, float] = {
     "quadrature": 1e7,  # kink-aware Gauss–Legendre: losses, Hessians, Fisher, EM, IW gradient
     "general": 1e4,  # unequal scales (symforget.general), in units of the smallest scale
 }
+
+
+#: largest ratio of two scales of one problem accepted by the per-component-scale evaluators
+SCALE_RATIO_LIMIT = 1e4
+
+
+def smallest_scale(scales: np.ndarray, function: str, axis: int = 0) -> np.ndarray:
+    """The smallest scale along ``axis`` (the unit of standard coordinates); refuses with
+    :class:`~symforget.errors.PrecisionError` where two scales differ by more than
+    :data:`SCALE_RATIO_LIMIT`."""
+    smin, smax = scales.min(axis=axis), scales.max(axis=axis)
+    if np.any(~(smax <= SCALE_RATIO_LIMIT * smin)):
+        raise PrecisionError(
+            f"{function}: the scales differ by a factor {float(np.max(smax / smin)):.3g}; "
+            f"evaluators with per-component scales are accurate for scale ratios up to "
+            f"{SCALE_RATIO_LIMIT:g}")
+    return smin
 
 
 @dataclass(frozen=True)

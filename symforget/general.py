@@ -20,27 +20,16 @@ from __future__ import annotations
 import numpy as np
 
 from .compile import compile_spec
-from .errors import PrecisionError
-from .frame import standardize
+from .frame import SCALE_RATIO_LIMIT, smallest_scale, standardize
 from .quadrature import expect, expect_by_variant, nearer_second
 from .symbolic import general as G
 
 __all__ = ["rkl_grad", "rkl_loss", "rkl_hessian", "fkl_grad", "fkl_loss", "fkl_hessian",
            "fisher_matrix", "SCALE_RATIO_LIMIT"]
 
-#: largest ratio of two scales of one problem accepted by the general evaluators
-SCALE_RATIO_LIMIT = 1e4
-
-
 def _frame(means: dict[str, np.ndarray], scales: dict[str, np.ndarray], function: str):
     """Standard coordinates: means (m − c)/s, scales σ/s with s the smallest scale."""
-    stack = np.stack(list(scales.values()))
-    smin, smax = stack.min(axis=0), stack.max(axis=0)
-    bad = ~(smax <= SCALE_RATIO_LIMIT * smin)
-    if np.any(bad):
-        raise PrecisionError(
-            f"{function}: the scales differ by a factor {float(np.max(smax / smin)):.3g}; the "
-            f"general evaluators are accurate for scale ratios up to {SCALE_RATIO_LIMIT:g}")
+    smin = smallest_scale(np.stack(list(scales.values())), function)
     std, frame = standardize(means, smin, family="general", function=function)
     return std, {k: v / smin for k, v in scales.items()}, frame
 

@@ -10,7 +10,7 @@ Coordinates and domain as :mod:`symforget.general`: means standardised to :math:
 c the midpoint of all means (student and target) and s the smallest scale, scales to
 :math:`\sigma/s`; entries in a mean or a scale are divided by s on the way back. The spread of
 the means may be at most 1e4 smallest scales and the ratio of the largest to the smallest scale
-at most 1e4 (``PrecisionError`` beyond, :data:`symforget.general.SCALE_RATIO_LIMIT`).
+at most 1e4 (``PrecisionError`` beyond, :data:`symforget.frame.SCALE_RATIO_LIMIT`).
 
 Reference components are chosen per point: under student component c (reverse) log q is
 written relative to c and log p relative to the target component whose mean is nearest to
@@ -29,9 +29,8 @@ import numpy as np
 
 from . import validate as V
 from .compile import compile_spec
-from .errors import ParameterError, PrecisionError
-from .frame import standardize
-from .general import SCALE_RATIO_LIMIT
+from .errors import ParameterError
+from .frame import smallest_scale, standardize
 from .quadrature import CHUNK, NODES_PER_PANEL, expect
 from .symbolic import kmix as S
 
@@ -206,13 +205,7 @@ def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
 
 def _standard(q: list[np.ndarray], p: list[np.ndarray]):
     """Standard coordinates of flat (N, K) and (N, J) parameter arrays (module docstring)."""
-    scales = np.concatenate([q[2], p[2]], axis=1)
-    smin, smax = scales.min(axis=1), scales.max(axis=1)
-    bad = ~(smax <= SCALE_RATIO_LIMIT * smin)
-    if np.any(bad):
-        raise PrecisionError(
-            f"kl_grad: the scales differ by a factor {float(np.max(smax / smin)):.3g}; the "
-            f"K-component evaluators are accurate for scale ratios up to {SCALE_RATIO_LIMIT:g}")
+    smin = smallest_scale(np.concatenate([q[2], p[2]], axis=1), "kl_grad", axis=1)
     names = ([f"student.means[{k}]" for k in range(q[1].shape[1])]
              + [f"target.means[{j}]" for j in range(p[1].shape[1])])
     cols = np.concatenate([q[1], p[1]], axis=1)

@@ -230,7 +230,7 @@ def group_misassignment(rep: Report, a: argparse.Namespace) -> None:
                         lambda: [sf.misassignment(0.3, 7.0) for _ in range(REPS)], REPS,
                         unit="ms/call"),
         "gh": Contender("Gauss–Hermite-64 (m)", lambda: bm.gh64(w, d), n),
-        "gl": Contender(f"symforget.quadrature generic composite GL ({n_gl} points)",
+        "gl": Contender(f"symforget.numeric.quadrature generic composite GL ({n_gl} points)",
                         lambda: bm.composite_gl(w[:n_gl], d[:n_gl]), n_gl),
         "quad": Contender(f"scipy.integrate.quad ({n_quad} points)",
                           lambda: bm.scipy_quad(w[:n_quad], d[:n_quad]), n_quad),
@@ -309,7 +309,8 @@ def _ladder_confirmation(dps: int = 50) -> list[float]:
 
 
 def group_precise(rep: Report, a: argparse.Namespace) -> None:
-    from symforget import precise, precise_drift
+    from symforget import precise
+    from symforget.numeric import precise_drift
 
     pts = [(0.3, 7.0), (1e-9, 40.0), (0.5, 200.0), (1 - 1e-9, 1.5)]
     pts = pts[:2] if a.quick else pts

@@ -6,9 +6,9 @@ Compares, in one process, interleaved over several rounds (medians of *CPU* time
 ``time.process_time``: on a shared, oversubscribed machine wall time mostly measures the
 other jobs):
 
-* ``fast``      — :mod:`symforget.fastgrad` through the public API (``model.rkl_grad``,
+* ``fast``      — :mod:`symforget.numeric.fastgrad` through the public API (``model.rkl_grad``,
   ``model.fkl_grad``), batched (``--nbatch`` points) and single-point calls;
-* ``quadrature``— the previous path: :func:`symforget.quadrature.expect` on the unreduced
+* ``quadrature``— the previous path: :func:`symforget.numeric.quadrature.expect` on the unreduced
   ``mixture`` specs (validation included for single calls);
 * ``gl``        — an accurate composite Gauss–Legendre baseline written here (DESIGN.md
   "Numerics": split at the component mean, at each responsibility transition and ±1/Δ, ±4/Δ
@@ -275,8 +275,8 @@ def main(argv: list[str] | None = None) -> dict:
     args = ap.parse_args(argv)
 
     from symforget import model
-    from symforget.compile import compile_spec
-    from symforget.quadrature import expect
+    from symforget.numeric.compile import compile_spec
+    from symforget.numeric.quadrature import expect
     from symforget.symbolic import mixture
 
     def fast(kind, P):

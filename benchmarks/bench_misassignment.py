@@ -10,12 +10,13 @@ Box (issue 8): w ∈ [1e-9, 1 − 1e-9] with logit w uniform on [−20.72, 20.72
 * baseline **GH-64**: plain 64-node Gauss–Hermite of E_{φ0}[sigmoid(Δ(x − x0))] (numpy,
   vectorised, cache-blocked — the "fast, inaccurate" peer);
 * baseline **composite GL**: the project's generic kink-aware composite Gauss–Legendre rule
-  (:mod:`symforget.quadrature`, ~200 nodes/point) on the same integrand, on N/20 points;
+  (:mod:`symforget.numeric.quadrature`, ~200 nodes/point) on the same integrand, on N/20 points;
 * baseline **scipy.quad** per point (QUADPACK, epsrel 1e-12, breakpoints at 0 and x0) on a
   subset of 200 points.
 
 Accuracy: worst relative error of each method on K seeded box points against the certified
-50-digit series of :mod:`symforget.precise_drift` (whose own error bound is checked), plus the
+50-digit series of :mod:`symforget.numeric.precise_drift` (whose own error bound is checked), plus
+the
 worst absolute error of log m on a separated box Δ ∈ [60, 1000]. Also timed: the 50-digit
 certified value (series alone, and cross-checked by both quadratures) and the Δ-ladder rate
 confirmation to Δ = 200 at 50 digits (claim ``rkl.drift_asymptotics``, full profile ladder).
@@ -40,9 +41,9 @@ import sympy as sp
 from scipy import integrate
 from scipy.special import expit, roots_hermitenorm
 
-from symforget import misassign, precise_drift
-from symforget.compile import compile_spec
-from symforget.quadrature import expect
+from symforget.numeric import misassign, precise_drift
+from symforget.numeric.compile import compile_spec
+from symforget.numeric.quadrature import expect
 from symforget.symbolic import drift as sd
 from symforget.symbolic.expectation import Component, ExpectationSpec
 from symforget.symbolic.functions import Sigmoid

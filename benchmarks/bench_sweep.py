@@ -8,7 +8,7 @@ default box w ∈ [1e-6, 1 − 1e-6] (logit-uniform), Δ ∈ [0, 60], N scramble
 seed 0. Runs, each writing its own JSONL file:
 
 * ``serial``: the chunks one after another in this process (no executor; the kernel's cost);
-* ``process_pool``: :func:`symforget.sweep.run_sweep` with its own ProcessPoolExecutor of W
+* ``process_pool``: :func:`symforget.runners.sweep.run_sweep` with its own ProcessPoolExecutor of W
   workers (the CLI default);
 * ``dask_processes``: a ``distributed.LocalCluster`` with W worker processes (1 thread each),
   through ``Client.get_executor()`` — what ``--scheduler ADDR`` does;
@@ -32,7 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from symforget import __version__, sweep
+from symforget import __version__
+from symforget.runners import sweep
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CLAIM = "rkl.drift_bc_bound"

@@ -31,14 +31,21 @@ _LAZY = {
     "rkl_loss": "model",
     "fisher": "model",
     "fisher_matrix": "model",
-    "misassignment": "misassign",
-    "log_misassignment": "misassign",
-    "log_misassignment_excess": "misassign",
+    "misassignment": "numeric.misassign",
+    "log_misassignment": "numeric.misassign",
+    "log_misassignment_excess": "numeric.misassign",
     "separation": "multivariate",
     "Mixture": "kmix",
     "kl_grad": "kmix",
     "verify": "claims",
 }
+
+#: sub-modules reachable as attributes of ``symforget`` (imported on first access)
+_MODULES = {name: name for name in (
+    "claims", "model", "precise", "dynamics", "symbolic", "strategies", "multivariate", "kmix",
+    "general", "methods", "numeric", "training", "runners")}
+_MODULES.update({name: f"numeric.{name}" for name in (
+    "quadrature", "compile", "validate", "misassign", "fastgrad", "frame", "precise_drift")})
 
 __all__ = [
     "ParameterError", "PrecisionError", "SymforgetError", "UnknownClaimError", "__version__",
@@ -52,9 +59,8 @@ def __getattr__(name: str) -> Any:
         value = getattr(mod, name)
         globals()[name] = value
         return value
-    if name in {"claims", "model", "precise", "dynamics", "quadrature", "compile", "symbolic",
-                "strategies", "validate", "misassign", "multivariate", "kmix"}:
-        return importlib.import_module(f".{name}", __name__)
+    if name in _MODULES:
+        return importlib.import_module(f".{_MODULES[name]}", __name__)
     raise AttributeError(f"module 'symforget' has no attribute {name!r}")
 
 

@@ -22,9 +22,9 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from . import model
-from . import validate as V
 from .errors import ParameterError, SymforgetError
-from .progress import report_steps
+from .numeric import validate as V
+from .numeric.progress import report_steps
 
 __all__ = [
     "Objective",

@@ -9,7 +9,8 @@ responsibility switches of every component pair are breakpoints).
 
 Coordinates: means are standardised to :math:`(m - c)/s` with c the midpoint of all means and
 s the smallest scale, scales to :math:`\sigma/s`; a gradient entry in a mean or a scale is
-divided by s on the way back (:mod:`symforget.frame`). Domain: the spread of the means at most
+divided by s on the way back (:mod:`symforget.numeric.frame`). Domain: the spread of the means at
+most
 1e4 smallest scales and the ratio of the largest to the smallest scale at most 1e4
 (``PrecisionError`` beyond). Accuracy: see README "Accuracy and domains" (measured against the
 independent 30-digit reference ``tests/reference_general.py``).
@@ -19,9 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .compile import compile_spec
-from .frame import SCALE_RATIO_LIMIT, smallest_scale, standardize
-from .quadrature import expect, expect_by_variant, nearer_second
+from .numeric.compile import compile_spec
+from .numeric.frame import SCALE_RATIO_LIMIT, smallest_scale, standardize
+from .numeric.quadrature import expect, expect_by_variant, nearer_second
 from .symbolic import general as G
 
 __all__ = ["rkl_grad", "rkl_loss", "rkl_hessian", "fkl_grad", "fkl_loss", "fkl_hessian",

@@ -3,14 +3,15 @@ r"""Mixtures of K Gaussian components in 1-D and the gradients of KL between two
 :class:`Mixture` holds the weights, means and scales of a K-component mixture, with leading
 batch axes (arrays of shape ``(..., K)``). :func:`kl_grad` evaluates the gradient of the reverse
 or forward KL divergence in the *student's* parameters from the SymPy specs of
-:mod:`symforget.symbolic.kmix` by the kink-aware quadrature (:func:`symforget.quadrature.expect`;
+:mod:`symforget.symbolic.kmix` by the kink-aware quadrature
+(:func:`symforget.numeric.quadrature.expect`;
 both switch points of every pair of components are breakpoints).
 
 Coordinates and domain as :mod:`symforget.general`: means standardised to :math:`(m - c)/s` with
 c the midpoint of all means (student and target) and s the smallest scale, scales to
 :math:`\sigma/s`; entries in a mean or a scale are divided by s on the way back. The spread of
 the means may be at most 1e4 smallest scales and the ratio of the largest to the smallest scale
-at most 1e4 (``PrecisionError`` beyond, :data:`symforget.frame.SCALE_RATIO_LIMIT`).
+at most 1e4 (``PrecisionError`` beyond, :data:`symforget.numeric.frame.SCALE_RATIO_LIMIT`).
 
 Reference components are chosen per point: under student component c (reverse) log q is
 written relative to c and log p relative to the target component whose mean is nearest to
@@ -27,11 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from . import validate as V
-from .compile import compile_spec
 from .errors import ParameterError
-from .frame import smallest_scale, standardize
-from .quadrature import CHUNK, NODES_PER_PANEL, expect
+from .numeric import validate as V
+from .numeric.compile import compile_spec
+from .numeric.frame import smallest_scale, standardize
+from .numeric.quadrature import CHUNK, NODES_PER_PANEL, expect
 from .symbolic import kmix as S
 
 __all__ = ["Mixture", "MixtureGrad", "kl_grad", "MAX_COMPONENTS", "WEIGHT_SUM_TOL"]

@@ -5,9 +5,10 @@ result carries the broadcast shape (plus trailing vector/matrix axes). Units are
 shared scale σ (``sigma``, default 1: whitened units), or d-dimensional with ``cov=`` and vector
 means (collinear means reduce exactly to the 1-D model, :mod:`symforget.multivariate`). Every
 integrand is compiled from a SymPy derivation: :func:`rkl_grad` and :func:`fkl_grad` from the
-reduced forms of :mod:`symforget.symbolic.fastgrad` (evaluated by :mod:`symforget.fastgrad`),
+reduced forms of :mod:`symforget.symbolic.fastgrad` (evaluated by
+:mod:`symforget.numeric.fastgrad`),
 the other expectations from :mod:`symforget.symbolic.mixture` by the kink-aware quadrature of
-:mod:`symforget.quadrature`.
+:mod:`symforget.numeric.quadrature`.
 
 Parameters out of domain raise :class:`~symforget.errors.ParameterError` naming the parameter.
 """
@@ -18,12 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from . import validate as V
-from .compile import compile_exprs, compile_spec
+from . import equal, multivariate
 from .errors import ParameterError, PrecisionError
-from .frame import Frame, standardize
-from .quadrature import expect, expect_by_variant, nearer_second
-from .symbolic import gauss, mixture, stein
+from .numeric import validate as V
+from .numeric.compile import compile_exprs
+from .symbolic import gauss
 from .symbolic.symbols import delta as _delta
 
 __all__ = [
@@ -42,13 +42,6 @@ __all__ = [
     "fisher",
     "fisher_matrix",
 ]
-
-
-def _mv() -> Any:
-    """The :mod:`symforget.multivariate` module (imported lazily: it imports this one)."""
-    from . import multivariate
-
-    return multivariate
 
 
 def _closed(name: str, delta: Any) -> np.ndarray:
@@ -113,62 +106,6 @@ def hellinger2_gauss(delta: Any) -> np.ndarray:
     return _closed("hellinger2", delta)
 
 
-def _student(w: Any, mu_old: Any, mu_new: Any, sigma: Any) -> list[np.ndarray]:
-    return [V.open_unit("w", w), V.finite("mu_old", mu_old), V.finite("mu_new", mu_new),
-            V.positive("sigma", sigma)]
-
-
-def _training(data_mean: Any, replay: Any, replay_mean: Any) -> tuple[np.ndarray, ...]:
-    """(data_mean, replay, replay_mean) of P_train, validated; replay_mean defaults to the data
-    mean and is required when replay > 0."""
-    dm = V.finite("data_mean", data_mean)
-    rp = V.half_open_unit("replay", replay)
-    if replay_mean is None:
-        if np.any(rp > 0):
-            raise ParameterError("replay_mean is required when replay > 0")
-        return dm, rp, dm
-    return dm, rp, V.finite("replay_mean", replay_mean)
-
-
-def _fkl_params(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean) -> list[np.ndarray]:
-    w_, mo, mn, sg = _student(w, mu_old, mu_new, sigma)
-    dm, rp, rm = _training(data_mean, replay, replay_mean)
-    b = V.broadcast(w=w_, mu_old=mo, mu_new=mn, data_mean=dm, replay_mean=rm, replay=rp, sigma=sg)
-    # a replay mean without replay plays no part: it must not widen the problem's spread
-    b[4] = np.where(b[5] > 0, b[4], b[3])
-    return b
-
-
-_FKL_MEANS = ("mu_old", "mu_new", "data_mean", "replay_mean")
-_RKL_MEANS = ("mu_old", "mu_new", "target_old", "target_new")
-
-
-def _std_fkl(p: list[np.ndarray], family: str, function: str) -> tuple[list[np.ndarray], Frame]:
-    """FKL parameters in standard coordinates (:mod:`symforget.frame`), σ = 1."""
-    m, frame = standardize(dict(zip(_FKL_MEANS, p[1:5], strict=True)), p[6], family=family,
-                           function=function)
-    return [p[0], m["mu_old"], m["mu_new"], m["data_mean"], m["replay_mean"], p[5],
-            np.ones_like(p[6])], frame
-
-
-def _std_rkl(p: list[np.ndarray], family: str, function: str) -> tuple[list[np.ndarray], Frame]:
-    """RKL parameters in standard coordinates (:mod:`symforget.frame`), σ = 1."""
-    m, frame = standardize(dict(zip(_RKL_MEANS, (p[1], p[2], p[4], p[5]), strict=True)), p[6],
-                           family=family, function=function)
-    return [p[0], m["mu_old"], m["mu_new"], p[3], m["target_old"], m["target_new"],
-            np.ones_like(p[6])], frame
-
-
-def _fkl_loss_std(p: list[np.ndarray]) -> np.ndarray:
-    """KL(P_train ‖ q) at standard parameters; ρ = 0 points use the single-Gaussian form."""
-    b_d = nearer_second(p[3], p[1], p[2])
-    b_r = nearer_second(p[4], p[1], p[2])
-    has_replay = (p[5] > 0).astype(np.int8)
-    return expect_by_variant(
-        lambda r, bd, br: mixture.fkl_loss_spec_ref(bool(r), (bd, br if r else 1)),
-        [has_replay, b_d, np.where(has_replay, b_r, 1)], p)
-
-
 def fkl_grad(
     w: Any, mu_old: Any, mu_new: Any, *, data_mean: Any, sigma: Any = None,
     replay: Any = 0.0, replay_mean: Any = None, cov: Any = None,
@@ -194,14 +131,10 @@ def fkl_grad(
                             sigma_new, data_sigma, replay_sigma, cov=cov, function="fkl_grad")
         return _via_general("fkl_grad", args, with_scales)
     if cov is not None:
-        return _mv().fkl_grad(w, mu_old, mu_new, data_mean=data_mean, cov=cov, replay=replay,
-                              replay_mean=replay_mean, sigma=sigma)
-    sigma = 1.0 if sigma is None else sigma
-    p, frame = _std_fkl(_fkl_params(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean),
-                        "grad", "fkl_grad")
-    from .fastgrad import fkl_grad as _fast  # reduced form (issue 8), see symforget.fastgrad
-
-    return frame.gradient(_fast(p), function="fkl_grad")
+        return multivariate.fkl_grad(w, mu_old, mu_new, data_mean=data_mean,
+                                     cov=cov, replay=replay, replay_mean=replay_mean, sigma=sigma)
+    return equal.fkl_grad(w, mu_old, mu_new, data_mean=data_mean, sigma=sigma,
+                          replay=replay, replay_mean=replay_mean)
 
 
 def fkl_hessian(
@@ -222,13 +155,10 @@ def fkl_hessian(
                             sigma_new, data_sigma, replay_sigma, cov=cov, function="fkl_hessian")
         return _via_general("fkl_hessian", args, with_scales)
     if cov is not None:
-        return _mv().fkl_hessian(w, mu_old, mu_new, data_mean=data_mean, cov=cov, replay=replay,
-                                 replay_mean=replay_mean, sigma=sigma)
-    sigma = 1.0 if sigma is None else sigma
-    p, frame = _std_fkl(_fkl_params(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean),
-                        "quadrature", "fkl_hessian")
-    out = expect(compile_spec(mixture.fkl_hess_spec()), p)
-    return frame.hessian(out.reshape(*out.shape[:-1], 3, 3), function="fkl_hessian")
+        return multivariate.fkl_hessian(w, mu_old, mu_new, data_mean=data_mean, cov=cov,
+                                        replay=replay, replay_mean=replay_mean, sigma=sigma)
+    return equal.fkl_hessian(w, mu_old, mu_new, data_mean=data_mean, sigma=sigma,
+                             replay=replay, replay_mean=replay_mean)
 
 
 def fkl_loss(
@@ -248,12 +178,10 @@ def fkl_loss(
                             sigma_new, data_sigma, replay_sigma, cov=cov, function="fkl_loss")
         return _via_general("fkl_loss", args, False)
     if cov is not None:
-        return _mv().fkl_loss(w, mu_old, mu_new, data_mean=data_mean, cov=cov, replay=replay,
-                              replay_mean=replay_mean, sigma=sigma)
-    sigma = 1.0 if sigma is None else sigma
-    p, _ = _std_fkl(_fkl_params(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean),
-                    "quadrature", "fkl_loss")
-    return _fkl_loss_std(p)[..., 0]
+        return multivariate.fkl_loss(w, mu_old, mu_new, data_mean=data_mean,
+                                     cov=cov, replay=replay, replay_mean=replay_mean, sigma=sigma)
+    return equal.fkl_loss(w, mu_old, mu_new, data_mean=data_mean, sigma=sigma,
+                          replay=replay, replay_mean=replay_mean)
 
 
 def fkl_iw_grad(
@@ -269,15 +197,10 @@ def fkl_iw_grad(
     "Accuracy and domains"; tests/test_domain.py, tests/test_metamorphic.py).
     """
     if cov is not None:
-        return _mv().fkl_iw_grad(w, mu_old, mu_new, data_mean=data_mean, replay=replay,
-                                 replay_mean=replay_mean, cov=cov, sigma=sigma)
-    sigma = 1.0 if sigma is None else sigma
-    p = _fkl_params(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean)
-    if np.any(p[5] <= 0):
-        raise ParameterError("replay must be > 0 for an importance-weighted replay gradient")
-    p, frame = _std_fkl(p, "quadrature", "fkl_iw_grad")
-    return frame.gradient(expect(compile_spec(mixture.fkl_iw_grad_spec()), p),
-                          function="fkl_iw_grad")
+        return multivariate.fkl_iw_grad(w, mu_old, mu_new, data_mean=data_mean, cov=cov,
+                                        replay=replay, replay_mean=replay_mean, sigma=sigma)
+    return equal.fkl_iw_grad(w, mu_old, mu_new, data_mean=data_mean, sigma=sigma,
+                             replay=replay, replay_mean=replay_mean)
 
 
 def em_step(
@@ -295,25 +218,10 @@ def em_step(
     "Accuracy and domains"; tests/test_domain.py, tests/test_metamorphic.py).
     """
     if cov is not None:
-        return _mv().em_step(w, mu_old, mu_new, data_mean=data_mean, cov=cov, replay=replay,
-                             replay_mean=replay_mean, sigma=sigma)
-    sigma = 1.0 if sigma is None else sigma
-    p, frame = _std_fkl(_fkl_params(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean),
-                        "quadrature", "em_step")
-    s = expect(compile_spec(mixture.em_spec()), p)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mo = np.where(s[..., 0] > 0, s[..., 1] / s[..., 0], p[1])
-        mn = np.where(s[..., 2] > 0, s[..., 3] / s[..., 2], p[2])
-    return np.stack([s[..., 0], frame.means(mo), frame.means(mn)], axis=-1)
-
-
-def _rkl_params(w, mu_old, mu_new, alpha, target_old, target_new, sigma) -> list[np.ndarray]:
-    w_, mo, mn, sg = _student(w, mu_old, mu_new, sigma)
-    al = V.open_unit("alpha", alpha)
-    to = V.finite("target_old", target_old)
-    tn = V.finite("target_new", target_new)
-    return V.broadcast(w=w_, mu_old=mo, mu_new=mn, alpha=al, target_old=to, target_new=tn,
-                       sigma=sg)
+        return multivariate.em_step(w, mu_old, mu_new, data_mean=data_mean,
+                                    cov=cov, replay=replay, replay_mean=replay_mean, sigma=sigma)
+    return equal.em_step(w, mu_old, mu_new, data_mean=data_mean, sigma=sigma,
+                         replay=replay, replay_mean=replay_mean)
 
 
 def rkl_grad(
@@ -339,14 +247,10 @@ def rkl_grad(
                             function="rkl_grad")
         return _via_general("rkl_grad", args, with_scales)
     if cov is not None:
-        return _mv().rkl_grad(w, mu_old, mu_new, alpha=alpha, target_old=target_old,
+        return multivariate.rkl_grad(w, mu_old, mu_new, alpha=alpha, target_old=target_old,
                               target_new=target_new, cov=cov, sigma=sigma)
-    sigma = 1.0 if sigma is None else sigma
-    p, frame = _std_rkl(_rkl_params(w, mu_old, mu_new, alpha, target_old, target_new, sigma),
-                        "grad", "rkl_grad")
-    from .fastgrad import rkl_grad as _fast  # reduced form (issue 8), see symforget.fastgrad
-
-    return frame.gradient(_fast(p), function="rkl_grad")
+    return equal.rkl_grad(w, mu_old, mu_new, alpha=alpha, target_old=target_old,
+                          target_new=target_new, sigma=sigma)
 
 
 def rkl_hessian(
@@ -368,13 +272,10 @@ def rkl_hessian(
                             function="rkl_hessian")
         return _via_general("rkl_hessian", args, with_scales)
     if cov is not None:
-        return _mv().rkl_hessian(w, mu_old, mu_new, alpha=alpha, target_old=target_old,
+        return multivariate.rkl_hessian(w, mu_old, mu_new, alpha=alpha, target_old=target_old,
                                  target_new=target_new, cov=cov, sigma=sigma)
-    sigma = 1.0 if sigma is None else sigma
-    p, frame = _std_rkl(_rkl_params(w, mu_old, mu_new, alpha, target_old, target_new, sigma),
-                        "quadrature", "rkl_hessian")
-    out = expect(compile_spec(stein.rkl_hess_stein_spec()), p)
-    return frame.hessian(out.reshape(*out.shape[:-1], 3, 3), function="rkl_hessian")
+    return equal.rkl_hessian(w, mu_old, mu_new, alpha=alpha, target_old=target_old,
+                          target_new=target_new, sigma=sigma)
 
 
 def rkl_loss(
@@ -394,13 +295,10 @@ def rkl_loss(
                             function="rkl_loss")
         return _via_general("rkl_loss", args, False)
     if cov is not None:
-        return _mv().rkl_loss(w, mu_old, mu_new, alpha=alpha, target_old=target_old,
+        return multivariate.rkl_loss(w, mu_old, mu_new, alpha=alpha, target_old=target_old,
                               target_new=target_new, cov=cov, sigma=sigma)
-    sigma = 1.0 if sigma is None else sigma
-    p, _ = _std_rkl(_rkl_params(w, mu_old, mu_new, alpha, target_old, target_new, sigma),
-                    "quadrature", "rkl_loss")
-    refs = [nearer_second(p[1], p[4], p[5]), nearer_second(p[2], p[4], p[5])]
-    return expect_by_variant(lambda a, b: mixture.rkl_loss_spec_ref((a, b)), refs, p)[..., 0]
+    return equal.rkl_loss(w, mu_old, mu_new, alpha=alpha, target_old=target_old,
+                          target_new=target_new, sigma=sigma)
 
 
 def fisher_matrix(w: Any, mu_old: Any, mu_new: Any, *, sigma: Any = None,
@@ -424,15 +322,8 @@ def fisher_matrix(w: Any, mu_old: Any, mu_new: Any, *, sigma: Any = None,
                            sigma_new=_scale("sigma_new", sigma_new, sg))
         return _via_general("fisher_matrix", args, with_scales)
     if cov is not None:
-        return _mv().fisher_matrix(w, mu_old, mu_new, cov=cov, sigma=sigma)
-    sigma = 1.0 if sigma is None else sigma
-    p = V.broadcast(**dict(zip(("w", "mu_old", "mu_new", "sigma"),
-                               _student(w, mu_old, mu_new, sigma), strict=True)))
-    m, frame = standardize({"mu_old": p[1], "mu_new": p[2]}, p[3], family="quadrature",
-                           function="fisher_matrix")
-    out = expect(compile_spec(mixture.fisher_spec()),
-                 [p[0], m["mu_old"], m["mu_new"], np.ones_like(p[3])])
-    return frame.hessian(out.reshape(*out.shape[:-1], 3, 3), function="fisher_matrix")
+        return multivariate.fisher_matrix(w, mu_old, mu_new, cov=cov, sigma=sigma)
+    return equal.fisher_matrix(w, mu_old, mu_new, sigma=sigma)
 
 
 def fisher(alpha: Any, delta: Any) -> np.ndarray:
@@ -504,7 +395,7 @@ def _general_fkl(w, mu_old, mu_new, data_mean, sigma, replay, replay_mean, sigma
                  function: str = "fkl_grad") -> list[np.ndarray]:
     _no_cov(cov, function)
     sg = V.positive("sigma", 1.0 if sigma is None else sigma)
-    dm, rp, rm = _training(data_mean, replay, replay_mean)
+    dm, rp, rm = equal.training(data_mean, replay, replay_mean)
     ds = _scale("data_sigma", data_sigma, sg)
     vals = dict(
         w=V.open_unit("w", w), mu_old=V.finite("mu_old", mu_old),

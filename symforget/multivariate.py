@@ -56,11 +56,11 @@ from typing import Any
 import numpy as np
 from scipy import linalg as sla
 
-from . import model
-from . import validate as V
-from .compile import compile_spec
+from . import equal
 from .errors import ParameterError, PrecisionError
-from .quadrature import expect
+from .numeric import validate as V
+from .numeric.compile import compile_spec
+from .numeric.quadrature import expect
 from .symbolic.dimension import orthogonal_fisher_spec, orthogonal_fkl_hessian_spec
 
 __all__ = [
@@ -343,7 +343,7 @@ def rkl_grad(
     _no_sigma(sigma)
     red = _rkl_reduce(mu_old, mu_new, target_old, target_new, cov)
     c = red.coords
-    g = model.rkl_grad(w, c["mu_old"], c["mu_new"], alpha=alpha, target_old=c["target_old"],
+    g = equal.rkl_grad(w, c["mu_old"], c["mu_new"], alpha=alpha, target_old=c["target_old"],
                        target_new=c["target_new"])
     return assemble(g, red.pullback)
 
@@ -356,7 +356,7 @@ def rkl_loss(
     value at the whitened coordinates. Shape ``(...)``."""
     _no_sigma(sigma)
     c = _rkl_reduce(mu_old, mu_new, target_old, target_new, cov).coords
-    return model.rkl_loss(w, c["mu_old"], c["mu_new"], alpha=alpha, target_old=c["target_old"],
+    return equal.rkl_loss(w, c["mu_old"], c["mu_new"], alpha=alpha, target_old=c["target_old"],
                           target_new=c["target_new"])
 
 
@@ -378,7 +378,7 @@ def fkl_grad(
     _no_sigma(sigma)
     red = _fkl_reduce(mu_old, mu_new, data_mean, replay_mean, cov)
     c = red.coords
-    g = model.fkl_grad(w, c["mu_old"], c["mu_new"], data_mean=c["data_mean"], replay=replay,
+    g = equal.fkl_grad(w, c["mu_old"], c["mu_new"], data_mean=c["data_mean"], replay=replay,
                        replay_mean=c.get("replay_mean"))
     return assemble(g, red.pullback)
 
@@ -393,7 +393,7 @@ def fkl_iw_grad(
     _no_sigma(sigma)
     red = _fkl_reduce(mu_old, mu_new, data_mean, replay_mean, cov)
     c = red.coords
-    g = model.fkl_iw_grad(w, c["mu_old"], c["mu_new"], data_mean=c["data_mean"], replay=replay,
+    g = equal.fkl_iw_grad(w, c["mu_old"], c["mu_new"], data_mean=c["data_mean"], replay=replay,
                           replay_mean=c["replay_mean"])
     return assemble(g, red.pullback)
 
@@ -413,7 +413,7 @@ def em_step(
     _no_sigma(sigma)
     red = _fkl_reduce(mu_old, mu_new, data_mean, replay_mean, cov)
     c = red.coords
-    step = model.em_step(w, c["mu_old"], c["mu_new"], data_mean=c["data_mean"], replay=replay,
+    step = equal.em_step(w, c["mu_old"], c["mu_new"], data_mean=c["data_mean"], replay=replay,
                          replay_mean=c.get("replay_mean"))
     low = cholesky(cov)
     d = low.shape[0]
@@ -435,7 +435,7 @@ def fkl_loss(
     1-D value at the whitened coordinates. Shape ``(...)``."""
     _no_sigma(sigma)
     c = _fkl_reduce(mu_old, mu_new, data_mean, replay_mean, cov).coords
-    return model.fkl_loss(w, c["mu_old"], c["mu_new"], data_mean=c["data_mean"], replay=replay,
+    return equal.fkl_loss(w, c["mu_old"], c["mu_new"], data_mean=c["data_mean"], replay=replay,
                           replay_mean=c.get("replay_mean"))
 
 
@@ -486,7 +486,7 @@ def fisher_matrix(w: Any, mu_old: Any, mu_new: Any, *, cov: Any,
     _no_sigma(sigma)
     red = reduce_means({"mu_old": mu_old, "mu_new": mu_new}, cov)
     so, sn = red.coords["mu_old"], red.coords["mu_new"]
-    i1 = model.fisher_matrix(w, so, sn)
+    i1 = equal.fisher_matrix(w, so, sn)
     wv, so_, sn_ = V.broadcast(w=V.open_unit("w", w), mu_old=so, mu_new=sn)
     m = expect(compile_spec(orthogonal_fisher_spec()), [wv, so_, sn_, np.ones_like(wv)])
     return _matrix(i1, m, red, cholesky(cov))
@@ -508,7 +508,7 @@ def rkl_hessian(
     _no_sigma(sigma)
     red = _rkl_reduce(mu_old, mu_new, target_old, target_new, cov)
     c = red.coords
-    h1 = model.rkl_hessian(w, c["mu_old"], c["mu_new"], alpha=alpha, target_old=c["target_old"],
+    h1 = equal.rkl_hessian(w, c["mu_old"], c["mu_new"], alpha=alpha, target_old=c["target_old"],
                            target_new=c["target_new"])
     wv, so_, sn_ = V.broadcast(w=V.open_unit("w", w), mu_old=c["mu_old"], mu_new=c["mu_new"])
     m = expect(compile_spec(orthogonal_fisher_spec()), [wv, so_, sn_, np.ones_like(wv)])
@@ -529,7 +529,7 @@ def fkl_hessian(
     red = _fkl_reduce(mu_old, mu_new, data_mean, replay_mean, cov)
     c = red.coords
     rm = c.get("replay_mean")
-    h1 = model.fkl_hessian(w, c["mu_old"], c["mu_new"], data_mean=c["data_mean"], replay=replay,
+    h1 = equal.fkl_hessian(w, c["mu_old"], c["mu_new"], data_mean=c["data_mean"], replay=replay,
                            replay_mean=rm)
     p = V.broadcast(w=V.open_unit("w", w), mu_old=c["mu_old"], mu_new=c["mu_new"],
                     data_mean=c["data_mean"],

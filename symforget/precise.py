@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import mpmath
 
-from .compile import compile_spec
 from .errors import PrecisionError
+from .numeric.compile import compile_spec
 from .symbolic.expectation import ExpectationSpec
 
 __all__ = ["PreciseValue", "expect", "DEFAULT_DPS"]
@@ -151,8 +151,8 @@ def misassignment(w: float, delta: float, dps: int = 50, *, ratio: float = 1.0):
     agree; otherwise :class:`~symforget.errors.PrecisionError`. With ``ratio`` = σn/σo ≠ 1 the
     two representations are :math:`\mathbb E_{\varphi_0}[r_n]` and
     :math:`\frac{1-w}{w}\mathbb E_{\varphi_\Delta}[r_o]`, both split at the two switch points.
-    Implemented in :mod:`symforget.precise_drift`.
+    Implemented in :mod:`symforget.numeric.precise_drift`.
     """
-    from .precise_drift import misassignment as _impl
+    from .numeric.precise_drift import misassignment as _impl
 
     return _impl(w, delta, dps=dps, ratio=ratio)

@@ -37,7 +37,7 @@ class Evaluator:
     kind: str  # "rkl" | "fkl" | "fisher"
     out: str  # "scalar" | "vec" | "mat" | "em"
     fn: Callable[[dict], np.ndarray]
-    family: str  # "grad" | "quadrature": the declared spread limit (symforget.frame)
+    family: str  # "grad" | "quadrature": the declared spread limit (symforget.numeric.frame)
     replay: bool = False  # needs replay > 0
 
 

@@ -10,7 +10,7 @@ from claim_cache import quick
 
 from symforget.claims import Context, get, run_claim
 from symforget.claims.drift import bound_sweep_points
-from symforget.precise_drift import misassignment as precise_m
+from symforget.numeric.precise_drift import misassignment as precise_m
 from symforget.symbolic import drift as sd
 
 IDS = ("rkl.drift_bc_bound", "rkl.drift_asymptotics")

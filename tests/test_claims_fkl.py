@@ -13,7 +13,7 @@ from claim_cache import quick as _quick
 from scipy import integrate
 
 from symforget.claims import Context, registry, run_claim
-from symforget.compile import compile_exprs
+from symforget.numeric.compile import compile_exprs
 from symforget.symbolic import fkl as sfkl
 from symforget.symbolic.gauss import STATED
 from symforget.symbolic.mixture import responsibility_old

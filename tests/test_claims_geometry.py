@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from symforget import model
 from symforget.claims import geometry as cgeo
-from symforget.compile import compile_exprs
+from symforget.numeric.compile import compile_exprs
 from symforget.symbolic import geometry as sgeo
 from symforget.symbolic.symbols import alpha, delta, sigma, w, x
 

@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
-from symforget import __version__, claims, cli, render
+from symforget import __version__, claims, cli
 from symforget.claims.base import Claim, Context, Evidence
+from symforget.runners import render
 from symforget.symbolic.derivation import Derivation, Step
 
 X = sp.Symbol("x", real=True)

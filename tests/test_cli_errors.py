@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from symforget import cli, methods
-from symforget.cli_args import int_option
+from symforget.cli.args import int_option
 from symforget.errors import ParameterError, PrecisionError, SymforgetError
 
 

@@ -95,8 +95,8 @@ def test_derive_interrupted_leaves_the_directory_as_it_was(capsys, tmp_path: Pat
 def test_report_interrupted_leaves_the_directory_as_it_was(capsys, tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch):
     pytest.importorskip("matplotlib")
-    from symforget import report
-    from symforget.files import atomic_write_bytes
+    from symforget.numeric.files import atomic_write_bytes
+    from symforget.runners import report
 
     def first_figure(path: Path) -> dict:
         atomic_write_bytes(path, b"\x89PNG new")

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from symforget import claims, cli, files
+from symforget import claims, cli
 from symforget.claims.base import Claim, Context, Evidence
+from symforget.numeric import files
 
 RUNS: list[str] = []
 
@@ -219,7 +220,7 @@ def test_derive_index_lists_only_the_files_in_the_directory(capsys, fake_registr
 
 def test_full_derive_index_is_the_registry_index(capsys, fake_registry, tmp_path):
     """A full run indexes every claim, exactly as render_index(registry) (proofs/index.md)."""
-    from symforget import render
+    from symforget.runners import render
 
     assert cli.main(["derive", "--out", str(tmp_path)]) == 0
     capsys.readouterr()

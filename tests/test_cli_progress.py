@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from symforget import cli, cli_args, methods
-from symforget.cli_args import Status, Ticker, format_seconds
+from symforget import cli, methods
+from symforget.cli import args as cli_args
+from symforget.cli.args import Status, Ticker, format_seconds
 from symforget.methods.base import report_steps, step_progress
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from symforget.compile import cache_info, compile_exprs, compile_spec
+from symforget.numeric.compile import cache_info, compile_exprs, compile_spec
 from symforget.symbolic import mixture
 from symforget.symbolic.functions import Sigmoid, Softplus, expand_special
 from symforget.symbolic.symbols import RKL_ARGS, x

@@ -28,7 +28,7 @@ from scipy.stats import norm
 import symforget as sf
 from symforget import precise
 from symforget.claims import pointwise
-from symforget.frame import SPREAD_LIMIT
+from symforget.numeric.frame import SPREAD_LIMIT
 from symforget.symbolic import mixture
 
 KW = {"alpha": 0.5, "target_old": 0.0, "target_new": 1.0}
@@ -209,8 +209,8 @@ def test_loss_reference_forms_agree(refs: tuple[int, int]) -> None:
     n = 64
     p = [rng.uniform(0.05, 0.95, n), rng.uniform(-4, 4, n), rng.uniform(-4, 4, n),
          rng.uniform(0.05, 0.95, n), rng.uniform(-4, 4, n), rng.uniform(-4, 4, n), np.ones(n)]
-    from symforget.compile import compile_spec
-    from symforget.quadrature import expect
+    from symforget.numeric.compile import compile_spec
+    from symforget.numeric.quadrature import expect
     a = expect(compile_spec(mixture.rkl_loss_spec_ref(refs)), p)
     b = expect(compile_spec(mixture.rkl_loss_spec()), p)
     np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)

@@ -6,7 +6,7 @@ Every expected value here is *independent* of the evaluator under test:
 * the gradients against hand-written 30-digit mpmath integrals of the definitions
   (∇KL(q‖p*) = ∫∇q log(q/p*), ∇KL(P‖q) = −∫P ∇q/q — not the reduced form), on seeded
   points of the issue-8 boxes and on edge points; and, cheaply on many points, against the
-  kink-aware quadrature route (:mod:`symforget.quadrature`, a different method on the
+  kink-aware quadrature route (:mod:`symforget.numeric.quadrature`, a different method on the
   unreduced integrands);
 * a mutant reduction (Stein factor dropped) must be caught by the same comparison.
 """
@@ -18,11 +18,11 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from symforget import fastgrad as fg
 from symforget import model
-from symforget.compile import compile_spec
 from symforget.errors import SymforgetError
-from symforget.quadrature import expect
+from symforget.numeric import fastgrad as fg
+from symforget.numeric.compile import compile_spec
+from symforget.numeric.quadrature import expect
 from symforget.symbolic import fastgrad as sf
 from symforget.symbolic import mixture
 from symforget.symbolic.functions import Sigmoid, Softplus

@@ -19,7 +19,7 @@ import pytest
 import reference_general as R
 
 import symforget as sf
-from symforget import quadrature
+from symforget.numeric import quadrature
 
 RTOL, FLOOR = 1e-10, 1e-3
 

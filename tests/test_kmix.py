@@ -29,7 +29,7 @@ from scipy.stats import norm
 
 import symforget as sf
 from symforget import kmix
-from symforget.compile import compile_exprs
+from symforget.numeric.compile import compile_exprs
 from symforget.symbolic import kmix as S
 from symforget.symbolic.functions import (
     LogSumExp1,

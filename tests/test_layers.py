@@ -19,20 +19,30 @@ import symforget
 PKG = Path(symforget.__file__).parent
 SOURCES = sorted(PKG.rglob("*.py"))
 
-#: layer rank of each known top-level module (lower may not import higher); modules not
-#: listed (added by later issues) are checked only for the symbolic and lambdify rules
+#: layer rank of each module or folder (lower may not import higher); the longest matching
+#: prefix decides, so ``numeric.compile`` ranks below the rest of ``numeric``. Modules not
+#: listed (added by later issues) are checked only for the symbolic and lambdify rules.
 RANK = {
-    "errors": 0, "validate": 0, "progress": 0,
+    "errors": 0, "numeric.validate": 0, "numeric.progress": 0, "numeric.files": 0,
     "symbolic": 1,
-    "compile": 2,
-    "quadrature": 3, "precise": 3, "fastgrad": 3, "frame": 3, "precise_drift": 3,
-    "misassign": 3,
-    "model": 4, "strategies": 4, "general": 4, "kmix": 4,
-    "multivariate": 4,
-    "dynamics": 5, "methods": 5,
+    "numeric.compile": 2,
+    "numeric": 3,
+    "model": 4, "equal": 4, "strategies": 4, "general": 4, "kmix": 4, "multivariate": 4,
+    "precise": 4,
+    "dynamics": 5, "methods": 5, "training": 5,
     "claims": 6,
-    "sweep": 7, "cli": 7, "cli_methods": 7, "cli_sweep": 7, "cli_args": 7,
+    "runners": 7,
+    "cli": 8,
 }
+
+
+def _rank(parts: tuple[str, ...]) -> int | None:
+    """Rank of the module ``symforget.<parts>`` (longest listed prefix), None if unlisted."""
+    for n in range(len(parts), 0, -1):
+        key = ".".join(parts[:n])
+        if key in RANK:
+            return RANK[key]
+    return None
 
 
 def _module_parts(path: Path) -> tuple[str, ...]:
@@ -72,8 +82,16 @@ def _imports_of(source: str, parts: tuple[str, ...], is_package: bool = False) -
 
 def _upward(parts: tuple[str, ...], names: list[str]) -> list[str]:
     """Imports in ``names`` that point to a higher layer than the module ``parts``."""
-    mine = RANK[parts[0]]
-    return [n for n in names if _top(n) in RANK and RANK[_top(n)] > mine]
+    mine = _rank(parts)
+    out = []
+    for n in names:
+        target = n.split(".")
+        if target[0] != "symforget" or len(target) < 2:
+            continue
+        theirs = _rank(tuple(target[1:]))
+        if theirs is not None and theirs > mine:
+            out.append(n)
+    return out
 
 
 def _top(name: str) -> str | None:
@@ -82,8 +100,8 @@ def _top(name: str) -> str | None:
 
 
 def test_sources_found():
-    names = {p.name for p in SOURCES}
-    assert {"compile.py", "model.py", "quadrature.py", "precise.py"} <= names
+    names = {str(p.relative_to(PKG)) for p in SOURCES}
+    assert {"numeric/compile.py", "model.py", "numeric/quadrature.py", "precise.py"} <= names
     assert len(list((PKG / "symbolic").glob("*.py"))) >= 6
 
 
@@ -107,10 +125,10 @@ def test_lambdify_is_called_only_from_compile():
                 isinstance(node, ast.ImportFrom) and any(a.name == "lambdify" for a in node.names))
             if hit:
                 users.append(str(path.relative_to(PKG)))
-    assert users and set(users) == {"compile.py"}, users
+    assert users and set(users) == {"numeric/compile.py"}, users
 
 
-RANKED = [p for p in SOURCES if _module_parts(p) and _module_parts(p)[0] in RANK]
+RANKED = [p for p in SOURCES if _module_parts(p) and _rank(_module_parts(p)) is not None]
 
 
 @pytest.mark.parametrize("path", RANKED, ids=lambda p: str(p.relative_to(PKG)))
@@ -120,14 +138,18 @@ def test_no_import_points_up_the_layers(path):
 
 def test_layer_checker_can_fail():
     """Synthetic sources: upward imports (relative and absolute) are flagged, others not."""
-    bad = "from .model import fkl_grad\nimport symforget.claims\nfrom . import quadrature\n"
-    assert _upward(("compile",), _imports_of(bad, ("compile",))) == [
-        "symforget.model", "symforget.claims", "symforget.quadrature"]
-    inside = "from ..compile import compile_exprs\nfrom .functions import Sigmoid\n"
+    here = ("numeric", "compile")
+    bad = "from ..model import fkl_grad\nimport symforget.claims\nfrom . import quadrature\n"
+    assert _upward(here, _imports_of(bad, here)) == [
+        "symforget.model", "symforget.claims", "symforget.numeric.quadrature"]
+    inside = "from ..numeric.compile import compile_exprs\nfrom .functions import Sigmoid\n"
     assert _upward(("symbolic", "mixture"), _imports_of(inside, ("symbolic", "mixture"))) == [
-        "symforget.compile"]
-    ok = "from . import validate as V\nfrom .compile import compile_spec\nimport numpy\n"
+        "symforget.numeric.compile"]
+    ok = "from .numeric import validate as V\nfrom .numeric.compile import compile_spec\n"
     assert _upward(("model",), _imports_of(ok, ("model",))) == []
+    up = "from ..cli import main\n"
+    assert _upward(("runners", "sweep"), _imports_of(up, ("runners", "sweep"))) == [
+        "symforget.cli"]
 
 
 def test_import_symforget_is_light_and_fast():
@@ -157,3 +179,65 @@ def test_symbolic_package_runs_without_numpy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          timeout=60)
     assert out.stdout.split() == ["False", "False"]
+
+
+def _module_graph() -> dict[str, set[str]]:
+    """Module → the package modules it imports (module level and inside functions)."""
+    modules = {".".join(("symforget", *_module_parts(p))): p for p in SOURCES}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        targets = set()
+        for imported in _imports(path):
+            while imported and imported not in modules:  # `from pkg.mod import func` → pkg.mod
+                imported = imported.rpartition(".")[0]
+            if imported and imported != name:
+                targets.add(imported)
+        graph[name] = targets
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    out: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for u in graph.get(v, ()):
+            if u not in index:
+                visit(u)
+                low[v] = min(low[v], low[u])
+            elif u in on:
+                low[v] = min(low[v], index[u])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                u = stack.pop()
+                on.discard(u)
+                comp.append(u)
+                if u == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_no_import_cycles():
+    """No two modules import each other, directly or around a loop (function-local imports
+    count: they are a cycle deferred, not removed). Package ``__init__`` re-exports are part of
+    the graph too."""
+    assert _cycles(_module_graph()) == []
+
+
+def test_cycle_finder_can_fail():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []

@@ -5,7 +5,7 @@ reflection x → −x, the student's label swap, the target's and the training m
 swaps. Inputs come from the shipped strategies for exact transformations
 (``symforget.strategies.exact_weights / grid_means / shifts / binary_scales``), so a transformed
 problem is the *same* problem in other coordinates: weights within 2^-40 ≈ 9e-13 of 0 and 1,
-separations up to the edge of each evaluator's declared domain (``symforget.frame``), shifts
+separations up to the edge of each evaluator's declared domain (``symforget.numeric.frame``), shifts
 up to 2^40 ≈ 1.1e12 and scales over 2^±900. Each relation is shown able to fail on a
 deliberately broken evaluator (``test_*_rejects_*``).
 """
@@ -22,9 +22,9 @@ from metamorphic import BY_NAME, EVALUATORS, check, relations
 
 import symforget as sf
 from symforget import strategies as sfs
-from symforget.compile import compile_spec
-from symforget.frame import SPREAD_LIMIT
-from symforget.quadrature import expect
+from symforget.numeric.compile import compile_spec
+from symforget.numeric.frame import SPREAD_LIMIT
+from symforget.numeric.quadrature import expect
 from symforget.symbolic import mixture
 
 CASES = [(ev.name, rel) for ev in EVALUATORS for rel in relations(ev)]

@@ -1,7 +1,7 @@
 """Misassignment probability: double-precision evaluator vs 50-digit mpmath, identities,
 properties, and the certified precise layer (issue 3, items 1, 2, 7).
 
-References are the certified series of :mod:`symforget.precise_drift` at 50 digits — a
+References are the certified series of :mod:`symforget.numeric.precise_drift` at 50 digits — a
 different representation (erfc series with a rigorous truncation bound) from every method the
 double-precision evaluator uses (Gauss–Hermite, DE trapezoid of the cosh form, λ-resummed
 asymptotic series). Closed forms (m = ½ at x0 = 0, m = ½e^{−Δ²/2} at x0 = Δ, m(w, 0) = 1 − w)
@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from scipy import integrate
 from scipy.special import expit
 
-from symforget import precise_drift
 from symforget.errors import ParameterError, PrecisionError
-from symforget.misassign import REGIMES, log_misassignment, misassignment, regime
+from symforget.numeric import precise_drift
+from symforget.numeric.misassign import REGIMES, log_misassignment, misassignment, regime
 
 try:  # the curated strategies ship with the package (symforget.strategies)
     from symforget import strategies as sfs

@@ -20,7 +20,7 @@ import sympy as sp
 
 from symforget import claims
 from symforget.claims.base import Claim, Evidence
-from symforget.render import latex_expr, render_claim
+from symforget.runners.render import latex_expr, render_claim
 from symforget.symbolic.derivation import Derivation, Step
 
 PROOFS = Path(__file__).resolve().parent.parent / "proofs"

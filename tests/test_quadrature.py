@@ -24,9 +24,9 @@ import pytest
 from scipy import integrate, special
 
 from symforget import fkl_grad, fkl_loss, precise, rkl_grad, rkl_loss
-from symforget.compile import compile_spec
 from symforget.errors import SymforgetError
-from symforget.quadrature import expect
+from symforget.numeric.compile import compile_spec
+from symforget.numeric.quadrature import expect
 from symforget.symbolic import mixture
 from symforget.symbolic.expectation import Component, ExpectationSpec
 from symforget.symbolic.functions import Sigmoid

@@ -13,7 +13,8 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from symforget import cli, report
+from symforget import cli
+from symforget.runners import report
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -1,4 +1,4 @@
-"""symforget.sampling: samplers, importance weights, estimator, SGD, input validation."""
+"""symforget.training.sampling: samplers, importance weights, estimator, SGD, input validation."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from symforget import model, sampling
+from symforget import model
 from symforget.errors import ParameterError
+from symforget.training import sampling
 
 TGT = dict(alpha=0.3, target_old=0.0, target_new=3.0)
 
@@ -91,7 +92,7 @@ def test_fkl_sgd_forgets_without_replay_and_keeps_replay_mass() -> None:
     """Finite-batch SFT: with no replay w is driven to the clip (mass forgetting, the population
     minimiser is w = 0); with replay fraction ρ the population minimiser is w = ρ
     (replay.fkl_optimum) and the late SGD iterates average near it."""
-    from symforget.sampling import fkl_sgd
+    from symforget.training.sampling import fkl_sgd
 
     no = fkl_sgd(np.random.default_rng(1), (0.3, 0.0, 3.0), data_mean=3.0, batch=16,
                  steps=1500, lr=0.02)
@@ -109,7 +110,7 @@ def test_fkl_sgd_forgets_without_replay_and_keeps_replay_mass() -> None:
 
 def test_fkl_sgd_rejects_bad_input() -> None:
     from symforget.errors import ParameterError
-    from symforget.sampling import fkl_sgd
+    from symforget.training.sampling import fkl_sgd
 
     rng = np.random.default_rng(0)
     with pytest.raises(ParameterError, match="replay_mean"):

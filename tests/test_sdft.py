@@ -18,11 +18,11 @@ from scipy.special import expit, logit, logsumexp
 
 from symforget import model
 from symforget.claims import Context, get, run_claim
-from symforget.compile import compile_exprs, compile_spec
 from symforget.errors import ParameterError
 from symforget.methods import sdft as M
 from symforget.methods.base import Problem
-from symforget.quadrature import expect
+from symforget.numeric.compile import compile_exprs, compile_spec
+from symforget.numeric.quadrature import expect
 from symforget.symbolic import sdft as S
 from symforget.symbolic.symbols import x
 

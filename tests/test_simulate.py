@@ -1,4 +1,4 @@
-"""symforget.simulate and ``symforget simulate replay``."""
+"""symforget.training.simulate and ``symforget simulate replay``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from symforget import cli
 from symforget.errors import ParameterError
-from symforget.simulate import format_table, replay_experiment
+from symforget.training.simulate import format_table, replay_experiment
 
 
 @pytest.fixture(scope="module")

@@ -22,10 +22,11 @@ import pytest
 from scipy import integrate
 from scipy.stats import qmc
 
-from symforget import cli, sweep
+from symforget import cli
 from symforget.claims import get as get_claim
 from symforget.claims import pointwise as pw
 from symforget.errors import ParameterError
+from symforget.runners import sweep
 
 DRIFT = "rkl.drift_bc_bound"
 

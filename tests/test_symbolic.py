@@ -87,7 +87,7 @@ def test_complement_sigmoids_leaves_other_forms_alone():
 
 def test_complement_sigmoids_keeps_value_and_removes_cancellation():
     """50-digit value unchanged; in float64 the original loses every digit, the rewrite none."""
-    from symforget.compile import compile_exprs
+    from symforget.numeric.compile import compile_exprs
 
     original = 1 - Sigmoid(z)
     rewritten = complement_sigmoids(original)

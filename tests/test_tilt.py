@@ -9,7 +9,7 @@ import pytest
 import sympy as sp
 from scipy import integrate
 
-from symforget.compile import compile_exprs
+from symforget.numeric.compile import compile_exprs
 from symforget.symbolic import tilt as T
 from symforget.symbolic.derivation import Step
 

@@ -176,7 +176,7 @@ def test_finite_batch_matches_population(gamma: float) -> None:
 
 def test_late_rate_limit_formula() -> None:
     # the symbolic late rate equals η(1 − Z_o/Z_n)/β with Z by quadrature
-    from symforget.compile import compile_exprs
+    from symforget.numeric.compile import compile_exprs
     from symforget.symbolic.symbols import sigma
 
     fn = compile_exprs(T.late_rate(), (T.mu_o, T.mu_n, T.beta, T.m, sigma, T.eta))
@@ -224,7 +224,7 @@ def test_batch_beta_rule_tends_to_population_rule() -> None:
     # KL(softmax(βR) ‖ uniform) over B draws of q → KL(q_β ‖ q) as B → ∞: the per-batch rule of
     # the paper and the population rule pick the same β up to Monte Carlo error
     u, mo, mn, m, eps = 0.2, 0.0, 2.5, 4.0, 0.3
-    from symforget.sampling import sample_mixture
+    from symforget.training.sampling import sample_mixture
 
     xs, _ = sample_mixture(np.random.default_rng(5), 400_000, float(expit(u)), mo, mn)
     b_batch = M.batch_beta(-0.5 * (xs - m) ** 2, eps)

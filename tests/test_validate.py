@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from symforget import validate as val
 from symforget.errors import ParameterError, SymforgetError
+from symforget.numeric import validate as val
 
 NAN, INF = float("nan"), float("inf")
 

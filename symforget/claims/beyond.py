@@ -8,8 +8,8 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from .. import misassign, precise_drift
-from ..compile import compile_exprs
+from ..numeric import misassign, precise_drift
+from ..numeric.compile import compile_exprs
 from ..symbolic import beyond as B
 from . import register
 from .base import Checks, Claim, Context, Evidence, as_expr

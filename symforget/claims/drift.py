@@ -7,8 +7,9 @@ r"""Claims of §3 on the misassignment probability (issue 3), one section per cl
   :math:`m\Delta e^{\Delta^2/8}/(\sqrt{\pi/2}\sqrt{(1-w)/w}) = 1 + a_1\Delta^{-2} + \dots`; the
   decay rate −1/8, the constant √(π/2), and residuals shrinking like :math:`\Delta^{-2(k+1)}`.
 
-Evidence comes from the double-precision evaluator (:mod:`symforget.misassign`, for sweeps), the
-certified mpmath layer (:mod:`symforget.precise_drift`, for ladders and precise points), the
+Evidence comes from the double-precision evaluator (:mod:`symforget.numeric.misassign`, for
+sweeps), the
+certified mpmath layer (:mod:`symforget.numeric.precise_drift`, for ladders and precise points), the
 model's quadrature (:func:`symforget.model.rkl_grad`) and SymPy derivations
 (:mod:`symforget.symbolic.drift`). ``rkl.drift_identity`` and ``rkl.drift_transient`` live in
 :mod:`symforget.claims.drift_flow`.
@@ -22,8 +23,9 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from .. import misassign, model, precise_drift
-from ..compile import compile_exprs
+from .. import model
+from ..numeric import misassign, precise_drift
+from ..numeric.compile import compile_exprs
 from ..symbolic import drift as sd
 from . import register
 from .base import Checks, Claim, Context, Evidence, as_expr, fit_line, record_derivation

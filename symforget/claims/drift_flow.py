@@ -7,7 +7,8 @@ r"""Claims of §3 on the overlap-gated drift of the old mean (issue 3).
   the log-displacement against Δ² tends to −1/8.
 
 The misassignment probabilities in the identity are evaluated *independently* of the gradient:
-by :func:`symforget.misassign.misassignment` when that module is present, always cross-checked
+by :func:`symforget.numeric.misassign.misassignment` when that module is present, always
+cross-checked
 against an adaptive QUADPACK integral of the definition (:func:`misassignment_reference`).
 """
 
@@ -23,7 +24,7 @@ import sympy as sp
 from scipy import integrate, special
 
 from .. import dynamics, model
-from ..compile import compile_exprs
+from ..numeric.compile import compile_exprs
 from ..symbolic import drift_identity as sdrift
 from ..symbolic.mixture import log_p, log_q
 from ..symbolic.symbols import RKL_ARGS, mu_n, mu_o, nu_n, sigma, w, x
@@ -91,10 +92,10 @@ def misassignment_mp(w_: float | mpmath.mpf, d: float | mpmath.mpf, dps: int) ->
 def _misassignment(w_: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, str]:
     """The library evaluator if present (issue 3), else the QUADPACK reference."""
     try:
-        mod = importlib.import_module("symforget.misassign")
+        mod = importlib.import_module("symforget.numeric.misassign")
     except ImportError:
         return misassignment_reference(w_, d), "scipy.quad reference"
-    return np.asarray(mod.misassignment(w_, d), dtype=float), "symforget.misassign"
+    return np.asarray(mod.misassignment(w_, d), dtype=float), "symforget.numeric.misassign"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import sympy as sp
 from scipy import integrate, optimize
 
 from .. import dynamics, model, precise
-from ..compile import compile_exprs
+from ..numeric.compile import compile_exprs
 from ..symbolic import fkl as sym
 from ..symbolic.gauss import STATED, normal_pdf
 from ..symbolic.mixture import mixture_pdf, responsibility_old, score

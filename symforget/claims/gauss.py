@@ -9,7 +9,7 @@ import numpy as np
 import sympy as sp
 from scipy import integrate
 
-from ..compile import compile_exprs
+from ..numeric.compile import compile_exprs
 from ..symbolic import gauss as G
 from ..symbolic.symbols import delta
 from . import register

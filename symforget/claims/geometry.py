@@ -20,7 +20,7 @@ import numpy as np
 import sympy as sp
 
 from .. import dynamics, model, precise
-from ..compile import compile_exprs
+from ..numeric.compile import compile_exprs
 from ..symbolic import geometry as sgeo
 from ..symbolic.mixture import fisher_spec
 from ..symbolic.symbols import alpha, delta, sigma, w

@@ -25,9 +25,9 @@ import sympy as sp
 from scipy import integrate, optimize
 from scipy.special import expit
 
-from ..compile import compile_exprs
 from ..methods import oapl as O
 from ..methods.base import Problem
+from ..numeric.compile import compile_exprs
 from ..symbolic import tilt as T
 from ..symbolic.functions import complement_sigmoids
 from . import register

@@ -2,7 +2,7 @@ r"""Pointwise kernels: claims that are statements "for every point of a paramete
 
 A kernel evaluates one claim at many points at once and says, per point, how close the
 statement is to failing (the *metric*, ≤ 1 when it holds) and whether it holds there (the
-*ok* mask). ``symforget sweep`` (:mod:`symforget.sweep`) runs kernels over boxes of millions
+*ok* mask). ``symforget sweep`` (:mod:`symforget.runners.sweep`) runs kernels over boxes of millions
 of points; the claim modules' own checks (``symforget verify``) remain the reference.
 
 Every kernel takes the claim's statement constants as keyword arguments, exactly like the
@@ -14,7 +14,7 @@ refuted pointwise (every point still satisfies it); such mutants are listed in
 Two precisions per kernel:
 
 * ``dps=None`` — double precision, vectorised, through the public evaluators
-  (:mod:`symforget.misassign`, :mod:`symforget.model`) and formulas compiled from SymPy;
+  (:mod:`symforget.numeric.misassign`, :mod:`symforget.model`) and formulas compiled from SymPy;
   a tolerance covers the evaluator's documented accuracy.
 * ``dps=N`` — per point with mpmath at N digits, with an error estimate; a point is ok only if
   value + error still satisfies the bound.
@@ -51,9 +51,10 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from .. import misassign, model, precise, precise_drift
-from ..compile import compile_exprs
+from .. import model, precise
 from ..errors import ParameterError, UnknownClaimError
+from ..numeric import misassign, precise_drift
+from ..numeric.compile import compile_exprs
 from ..symbolic import drift as sd
 from ..symbolic import geometry as sgeo
 from ..symbolic import mixture
@@ -214,7 +215,8 @@ def _drift_log_bound(prefactor: sp.Expr, exponent: sp.Expr, backend: str,
     """log(prefactor·√((1−w)/w)·e^{exponent·Δ²}) + shift·Δ² in (c = logit w, Δ).
 
     With ``shift = 1/8`` this is the bound's logarithm with the common Δ²/8 of
-    :func:`symforget.misassign.log_misassignment_excess` removed *symbolically*: for the stated
+    :func:`symforget.numeric.misassign.log_misassignment_excess` removed *symbolically*: for the
+    stated
     exponent −1/8 no Δ² term is left, so the ratio m/bound stays accurate for Δ up to 1e150.
     """
     expr = sp.log(prefactor) - sd.c / 2 + sp.expand((exponent + shift) * sd.D**2)

@@ -16,7 +16,7 @@ import numpy as np
 import sympy as sp
 
 from .. import dynamics, model
-from ..compile import compile_exprs
+from ..numeric.compile import compile_exprs
 from ..symbolic import replay as srep
 from ..symbolic.mixture import fkl_grad_spec, fkl_iw_grad_spec, fkl_loss_spec
 from ..symbolic.symbols import alpha, rho

@@ -15,10 +15,11 @@ import numpy as np
 import sympy as sp
 from scipy import stats
 
-from .. import model, sampling
-from ..compile import compile_exprs
+from .. import model
+from ..numeric.compile import compile_exprs
 from ..symbolic import replay_rkl as R
 from ..symbolic.symbols import rho, w
+from ..training import sampling
 from . import register
 from .base import Checks, Claim, Context, Evidence, as_expr, record_derivation
 

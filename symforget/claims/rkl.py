@@ -17,7 +17,7 @@ import sympy as sp
 from scipy import optimize
 
 from .. import dynamics, model, precise
-from ..compile import compile_exprs
+from ..numeric.compile import compile_exprs
 from ..symbolic import rkl as srkl
 from ..symbolic.expectation import ExpectationSpec
 from ..symbolic.mixture import rkl_grad_spec, rkl_loss_spec

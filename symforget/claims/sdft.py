@@ -18,10 +18,10 @@ from scipy.optimize import brentq
 from scipy.special import expit, logit
 
 from .. import model
-from ..compile import compile_exprs
 from ..methods import sdft as M
 from ..methods.base import Problem
-from ..misassign import misassignment
+from ..numeric.compile import compile_exprs
+from ..numeric.misassign import misassignment
 from ..symbolic import sdft as S
 from . import register
 from .base import Checks, Claim, Context, Evidence, fit_line, record_derivation
@@ -75,7 +75,7 @@ def check_anchor_retains(ctx: Context, lam: float = 0.5, anchor: str = "target",
     w-fixed point, attracting); iterated map from w0 = 0.05, 0.9 returns to α; linearisation:
     the finite-difference Jacobian of the w-update equals (a, −(1−λ)a) with a = η I_u (Fisher
     from model.fisher_matrix) and the measured contraction on a λ ladder equals the derived slow
-    eigenvalue; drift force = generalised identity (misassign.misassignment) and its log is
+    eigenvalue; drift force = generalised identity (symforget.misassignment) and its log is
     linear in Δ² with slope −1/8."""
     chk = Checks()
     record_derivation(chk, "symbolic_fixed_point", S.fixed_point_derivation())

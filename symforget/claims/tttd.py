@@ -20,8 +20,8 @@ from scipy import integrate
 from scipy.optimize import brentq
 from scipy.special import expit, logit
 
-from ..compile import compile_exprs
 from ..methods import tttd as M
+from ..numeric.compile import compile_exprs
 from ..symbolic import tttd as T
 from ..symbolic.symbols import mu_n, mu_o, sigma
 from . import register

@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import validate as V
 from ..errors import ParameterError
-from ..progress import report_steps, step_progress
+from ..numeric import validate as V
+from ..numeric.progress import report_steps, step_progress
 
 __all__ = ["Problem", "MethodRun", "report_steps", "step_progress"]
 
@@ -150,5 +150,6 @@ class MethodRun:
 
 
 # --------------------------------------------------------------------------------------------
-# progress of long runs: the hook lives in symforget.progress (dynamics reports through it too)
-# report_steps, step_progress: imported above from symforget.progress and re-exported here
+# progress of long runs: the hook lives in symforget.numeric.progress (dynamics reports through it
+# too)
+# report_steps, step_progress: imported above from symforget.numeric.progress and re-exported here

@@ -53,10 +53,10 @@ from typing import Any
 import numpy as np
 from scipy.special import expit, log_expit, logsumexp
 
-from .. import validate as V
-from ..compile import compile_exprs
 from ..errors import ParameterError, PrecisionError
-from ..progress import report_steps
+from ..numeric import validate as V
+from ..numeric.compile import compile_exprs
+from ..numeric.progress import report_steps
 from ..symbolic import tilt as T
 from ..symbolic.symbols import x as _X
 from .base import MethodRun, Problem

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import dynamics, sampling
+from .. import dynamics
+from ..training import sampling
 from .base import MethodRun, Problem
 from .sft import (
     check_batch,

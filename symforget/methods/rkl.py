@@ -6,7 +6,8 @@ r"""RKL — on-policy reverse KL towards the target p* (CLAIMS.md §3), the rete
 in the logit-w parametrisation (:func:`symforget.dynamics.gradient_descent`). The global
 minimisers keep old mass α (``rkl.global_optimum``). The finite-batch version takes the same
 logit-w step with the REINFORCE estimate mean_i ∇log q(x_i) log(q/p*)(x_i), x_i ∼ q_θ
-(:func:`symforget.sampling.score_terms`; :func:`symforget.sampling.rkl_sgd` is the raw-w
+(:func:`symforget.training.sampling.score_terms`; :func:`symforget.training.sampling.rkl_sgd` is
+the raw-w
 variant).
 """
 
@@ -16,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import dynamics, sampling
+from .. import dynamics
+from ..training import sampling
 from .base import MethodRun, Problem
 from .sft import check_batch, check_eta, check_known, check_steps, logit_sgd, make_run
 

@@ -19,7 +19,7 @@ log w); the logit step is stable for η I_u < 1, I_u the Fisher information in u
 
 The gradient is the compiled SymPy spec :func:`symforget.symbolic.sdft.target_grad_spec`
 (reverse KL against a general K-component teacher; zero-weight components are dropped, so
-K = 2, 3 or 4), integrated by :func:`symforget.quadrature.expect`. The finite-batch version
+K = 2, 3 or 4), integrated by :func:`symforget.numeric.quadrature.expect`. The finite-batch version
 replaces it by the REINFORCE estimate mean_i ∇log q(x_i)(log q(x_i) − log T(x_i) + 1),
 x_i ∼ q_θ (B draws per step): the gradient of the sampled surrogate loss, score-function term
 included; the +1 has mean zero but carries the sampling noise (without it the estimate is
@@ -35,11 +35,11 @@ from typing import Any
 import numpy as np
 from scipy.special import expit, logit
 
-from .. import validate as V
-from ..compile import compile_exprs, compile_spec
 from ..errors import ParameterError
-from ..progress import report_steps
-from ..quadrature import expect
+from ..numeric import validate as V
+from ..numeric.compile import compile_exprs, compile_spec
+from ..numeric.progress import report_steps
+from ..numeric.quadrature import expect
 from ..symbolic import sdft as S
 from ..symbolic.symbols import x as _x
 from .base import MethodRun, Problem

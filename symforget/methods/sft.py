@@ -8,7 +8,8 @@ in the logit-w parametrisation (:func:`symforget.dynamics.gradient_descent`, ``p
 The unique minimiser has w = 0 (``fkl.mass_forgetting``): the old mode is forgotten. The
 finite-batch version draws B samples of the training distribution per step and takes the same
 logit-w step with the unbiased estimate mean_i −∇_θ log q_θ(x_i) (the per-sample score compiled
-from :func:`symforget.symbolic.mixture.score`, as in :func:`symforget.sampling.fkl_sgd`, which
+from :func:`symforget.symbolic.mixture.score`, as in :func:`symforget.training.sampling.fkl_sgd`,
+which
 steps in raw w with clipping instead).
 
 This module also holds the small helpers shared by the equal-variance baselines.
@@ -21,13 +22,14 @@ from typing import Any
 import numpy as np
 from scipy.special import expit, logit
 
-from .. import dynamics, sampling
-from .. import validate as V
-from ..compile import compile_exprs
+from .. import dynamics
 from ..errors import ParameterError
-from ..progress import report_steps
+from ..numeric import validate as V
+from ..numeric.compile import compile_exprs
+from ..numeric.progress import report_steps
 from ..symbolic import mixture
 from ..symbolic.symbols import mu_n, mu_o, sigma, w, x
+from ..training import sampling
 from .base import MethodRun, Problem
 
 __all__ = ["NAME", "DESCRIPTION", "PARAMS", "sft_step", "run", "check_steps", "check_batch",

@@ -52,15 +52,15 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import expit, logit, softmax
 
-from .. import validate as V
-from ..compile import compile_exprs
 from ..errors import ParameterError
 from ..model import rkl_grad
-from ..progress import report_steps
-from ..sampling import check_batch, check_count, sample_mixture, score_terms
+from ..numeric import validate as V
+from ..numeric.compile import compile_exprs
+from ..numeric.progress import report_steps
 from ..symbolic import mixture
 from ..symbolic import tttd as T
 from ..symbolic.symbols import mu_n, mu_o, sigma, w, x
+from ..training.sampling import check_batch, check_count, sample_mixture, score_terms
 from .base import MethodRun, Problem
 
 __all__ = ["NAME", "DESCRIPTION", "PARAMS", "SCALES", "REFERENCES", "check_params",

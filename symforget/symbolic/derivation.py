@@ -26,7 +26,7 @@ Three kinds of step are not checked here, and each says why (``reason``, rendere
 * ``"argued"``: a step justified by an argument in words (integration by parts, Gibbs'
   inequality, identifiability …); the reason names the argument and what confirms the result.
 
-Rendering lives in :mod:`symforget.render`; this module only records and checks.
+Rendering lives in :mod:`symforget.runners.render`; this module only records and checks.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ Reduction rules of :func:`gauss_expectation` (each is a step of :func:`derivatio
    \operatorname{sigmoid}(-\cdot)`, so :math:`\mathbb E[\operatorname{sigmoid}^2] = \mathcal G
    - \mathcal K`.
 
-The three functions are evaluated numerically by :mod:`symforget.fastgrad` (hand-written
+The three functions are evaluated numerically by :mod:`symforget.numeric.fastgrad` (hand-written
 quadrature *methods*; the formulas combining them are compiled from the expressions here).
 """
 

@@ -11,7 +11,8 @@ With unequal scales the log-odds of two components,
           - \frac{(x-m_a)^2}{2s_a^2} + \frac{(x-m_b)^2}{2s_b^2},
 
 is *quadratic* in x: a responsibility switches at up to two points, and the quadrature splits
-at both (:mod:`symforget.quadrature`, quadratic kinks). Every log-mixture is written relative to
+at both (:mod:`symforget.numeric.quadrature`, quadratic kinks). Every log-mixture is written
+relative to
 a chosen component (:func:`log_mixture_ref`), so a log-ratio is never the difference of two
 numbers of size Δ²/2.
 
@@ -31,6 +32,7 @@ from functools import cache
 
 import sympy as sp
 
+from . import density
 from .expectation import Component, ExpectationSpec
 from .functions import Softplus, complement_sigmoids
 from .symbols import (
@@ -83,35 +85,28 @@ TARGET: Mix = (alpha, (nu_o, tau_o), (nu_n, tau_n))
 TRAIN: Mix = (1 - rho, (data_mean, sigma_d), (replay_mean, sigma_r))
 
 
-def _log_phi_ratio(a: tuple[sp.Expr, sp.Expr], b: tuple[sp.Expr, sp.Expr]) -> sp.Expr:
-    r""":math:`\log\varphi(x; m_a, s_a) - \log\varphi(x; m_b, s_b)` as
-    :math:`\log(s_b/s_a) - (x-m_a)^2/2s_a^2 + (x-m_b)^2/2s_b^2` (local offsets, not expanded)."""
-    (ma, sa), (mb, sb) = a, b
-    return sp.log(sb) - sp.log(sa) - (x - ma) ** 2 / (2 * sa**2) + (x - mb) ** 2 / (2 * sb**2)
+def _parts(mix: Mix) -> tuple[tuple[sp.Expr, sp.Expr], tuple[tuple[sp.Expr, sp.Expr], ...]]:
+    """``(weights, comps)`` of a two-component mixture (π, c0, c1), for
+    :mod:`symforget.symbolic.density`."""
+    pi, c0, c1 = mix
+    return (pi, 1 - pi), (c0, c1)
 
 
 def log_odds(mix: Mix, first: int) -> sp.Expr:
     """Log-odds of component ``first`` (0 or 1) against the other (quadratic in x)."""
-    pi, c0, c1 = mix
-    weights, comps = (pi, 1 - pi), (c0, c1)
-    other = 1 - first
-    return (sp.log(weights[first]) - sp.log(weights[other])
-            + _log_phi_ratio(comps[first], comps[other]))
+    return density.log_odds(*_parts(mix), first, 1 - first)
 
 
 def log_mixture_ref(mix: Mix, ref: int) -> tuple[sp.Expr, tuple[sp.Expr, sp.Expr], sp.Expr]:
     """``(log π_ref, (m_ref, s_ref), z)``: log mix = log π_ref + log φ_ref + softplus(z), z the
     log-odds of the other component against ``ref`` (≈ −∞ near the reference component)."""
-    pi, c0, c1 = mix
-    weights, comps = (pi, 1 - pi), (c0, c1)
-    return sp.log(weights[ref]), comps[ref], log_odds(mix, 1 - ref)
+    lw, comp, (z,) = density.log_mixture_ref(*_parts(mix), ref)
+    return lw, comp, z
 
 
 def log_ratio_ref(first: Mix, a: int, second: Mix, b: int) -> sp.Expr:
     """log(f/g) for two mixtures, f relative to its component a, g to its component b."""
-    la, ca, za = log_mixture_ref(first, a)
-    lb, cb, zb = log_mixture_ref(second, b)
-    return la - lb + _log_phi_ratio(ca, cb) + Softplus(za) - Softplus(zb)
+    return density.log_ratio_ref(_parts(first), a, _parts(second), b)
 
 
 def _components(mix: Mix) -> tuple[Component, Component]:
@@ -196,7 +191,7 @@ def fkl_loss_spec(with_replay: bool, refs: tuple[int, int] = (1, 1)) -> Expectat
     (ρ = 0; log ρ would be −∞)."""
     if not with_replay:
         la, ca, za = log_mixture_ref(STUDENT, refs[0])
-        f = ((-la + _log_phi_ratio((data_mean, sigma_d), ca) - Softplus(za)),)
+        f = ((-la + density.log_phi_ratio((data_mean, sigma_d), ca) - Softplus(za)),)
         comps = (Component(sp.Integer(1), data_mean, sigma_d),)
         return ExpectationSpec(f"general_fkl_loss0_{refs[0]}", GENERAL_FKL_ARGS, comps,
                                (f,), _kinks(STUDENT))

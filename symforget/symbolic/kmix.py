@@ -48,9 +48,10 @@ from functools import cache
 
 import sympy as sp
 
+from . import density
 from .expectation import Component, ExpectationSpec
 from .functions import LogSumExp1, complement_softmax
-from .general import _log_phi_ratio, stein_coefficients
+from .general import stein_coefficients
 from .symbols import x
 
 __all__ = [
@@ -120,23 +121,26 @@ def _comp(mix: KMix, k: int) -> tuple[sp.Expr, sp.Expr]:
     return mix.means[k], mix.scales[k]
 
 
+def _parts(mix: KMix) -> tuple[tuple[sp.Expr, ...], tuple[tuple[sp.Expr, sp.Expr], ...]]:
+    return mix.weights, tuple(_comp(mix, k) for k in range(mix.K))
+
+
 def log_odds(mix: KMix, k: int, r: int) -> sp.Expr:
     r"""Log-odds :math:`z_{k,r} = \log(\pi_k\varphi_k/\pi_r\varphi_r)` (quadratic in x)."""
-    return (sp.log(mix.weights[k]) - sp.log(mix.weights[r])
-            + _log_phi_ratio(_comp(mix, k), _comp(mix, r)))
+    return density.log_odds(*_parts(mix), k, r)
 
 
 def log_mixture_ref(mix: KMix, r: int) -> tuple[sp.Expr, tuple[sp.Expr, sp.Expr], sp.Expr]:
     """``(log π_r, (μ_r, σ_r), lse₁(z_{k,r}, k ≠ r))``: log mix = log π_r + log φ_r + lse₁."""
-    z = [log_odds(mix, k, r) for k in range(mix.K) if k != r]
-    return sp.log(mix.weights[r]), _comp(mix, r), LogSumExp1(*z)
+    lw, comp, z = density.log_mixture_ref(*_parts(mix), r)
+    return lw, comp, LogSumExp1(*z)
 
 
 def log_ratio_ref(first: KMix, a: int, second: KMix, b: int) -> sp.Expr:
     """log(f/g) of two mixtures, f written relative to its component a, g to its component b."""
     la, ca, sa = log_mixture_ref(first, a)
     lb, cb, sb = log_mixture_ref(second, b)
-    return la - lb + _log_phi_ratio(ca, cb) + sa - sb
+    return la - lb + density.log_phi_ratio(ca, cb) + sa - sb
 
 
 def kinks(*mixes: KMix) -> tuple[sp.Expr, ...]:

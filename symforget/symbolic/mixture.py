@@ -8,7 +8,9 @@ Everything is written in *stable* form: with the log-odds of the old component
           \quad(\text{linear in } x),
 
 :math:`\log q = \log(1-w) + \log\varphi_{\mu_n} + \operatorname{softplus}(z_q)` and
-:math:`r_o^q = \operatorname{sigmoid}(z_q)`, so no evaluation ever forms 0/0 or log 0.
+:math:`r_o^q = \operatorname{sigmoid}(z_q)`, so no evaluation ever forms 0/0 or log 0. This is
+the shared-σ case of the one mixture definition, :mod:`symforget.symbolic.density`, with the
+log-odds in linear pivot form (checked equal to it).
 
 Gradients are derived by SymPy, never typed:
 
@@ -27,6 +29,7 @@ from functools import cache
 
 import sympy as sp
 
+from . import density
 from .expectation import Component, ExpectationSpec
 from .functions import Sigmoid, Softplus, complement_sigmoids
 from .gauss import log_normal_pdf, normal_pdf
@@ -77,14 +80,15 @@ def log_odds(weight: sp.Expr, m_first: sp.Expr, m_second: sp.Expr) -> sp.Expr:
     r"""z(x) = log(π/(1−π)) + log φ(x; m1) − log φ(x; m2), linear in x, in *pivot form*
     :math:`\log\tfrac{\pi}{1-\pi} + (m_1 - m_2)(x - \tfrac{m_1 + m_2}2)/\sigma^2`.
 
-    The expanded form :math:`(m_2^2 - m_1^2)/2\sigma^2 + (m_1 - m_2)x/\sigma^2` loses every digit
-    when the means nearly coincide far from the origin (m² and m·x terms cancel: z came out
-    ≈ 1e-8 instead of 0 for m1 = m2 = 6688, x ≈ −6688; found by the metamorphic suite). The
-    pivot form is checked equal to the definition here.
+    Checked equal to the one definition, :func:`symforget.symbolic.density.log_odds` with equal
+    scales. The expanded form :math:`(m_2^2 - m_1^2)/2\sigma^2 + (m_1 - m_2)x/\sigma^2` loses
+    every digit when the means nearly coincide far from the origin (m² and m·x terms cancel:
+    z came out ≈ 1e-8 instead of 0 for m1 = m2 = 6688, x ≈ −6688; found by the metamorphic
+    suite).
     """
     z = sp.log(weight) - sp.log(1 - weight) + log_normal_ratio(m_first, m_second)
-    definition = sp.log(weight) - sp.log(1 - weight) + log_normal_pdf(
-        x, m_first, sigma) - log_normal_pdf(x, m_second, sigma)
+    definition = density.log_odds((weight, 1 - weight), ((m_first, sigma), (m_second, sigma)),
+                                  0, 1)
     if sp.expand(z - definition) != 0:  # pragma: no cover - an identity
         raise AssertionError("pivot form of the log-odds differs from its definition")
     return z
@@ -95,7 +99,7 @@ def log_normal_ratio(m_first: sp.Expr, m_second: sp.Expr) -> sp.Expr:
     = (m_1 - m_2)(x - \tfrac{m_1+m_2}2)/\sigma^2`
     (pivot form, see :func:`log_odds`; checked against the definition)."""
     r = (m_first - m_second) * (x - (m_first + m_second) / 2) / sigma**2
-    if sp.expand(r - log_normal_pdf(x, m_first, sigma) + log_normal_pdf(x, m_second, sigma)) != 0:
+    if sp.expand(r - density.log_phi_ratio((m_first, sigma), (m_second, sigma))) != 0:
         raise AssertionError("pivot form of log φ1 − log φ2 differs")  # pragma: no cover
     return r
 

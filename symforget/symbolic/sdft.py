@@ -340,7 +340,7 @@ def drift_identity_derivation(k: int = 3) -> Derivation:
                  "m_k^T = E[r_k^T]", kind="argued",
                  reason="the steps above combined, in words; the claim's check compares the "
                         "force on the old mean with this identity evaluated numerically "
-                        "(misassign.misassignment)"),
+                        "(symforget.misassignment)"),
         ),
         notes=("Teacher components sitting at μo contribute nothing; the others act only "
                "through their misassignment probabilities E_{φ_{μo}}[r_k^T], which decay like "

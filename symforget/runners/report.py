@@ -34,9 +34,9 @@ from typing import Any
 
 import numpy as np
 
-from . import dynamics, model
-from .files import atomic_write_bytes
-from .misassign import log_misassignment
+from .. import dynamics, model
+from ..numeric.files import atomic_write_bytes
+from ..numeric.misassign import log_misassignment
 
 __all__ = ["MissingPlotExtraError", "require_matplotlib", "FIGURES", "ReportResult",
            "figure_weights", "figure_misassignment", "figure_drift", "figure_densities",
@@ -122,8 +122,8 @@ def misassignment_data(w: float = ALPHA, n: int = 320) -> dict[str, Any]:
 def drift_data(ladder: Sequence[float] = (4.0, 6.0, 8.0, 10.0, 12.0)) -> dict[str, Any]:
     """sup_t|μo_t − μo*| on a Δ ladder (``claims.drift_flow.transient_displacement``) and the
     least-squares slope of its log against Δ²."""
-    from .claims.base import fit_line
-    from .claims.drift_flow import transient_displacement
+    from ..claims.base import fit_line
+    from ..claims.drift_flow import transient_displacement
 
     d = np.asarray(ladder, dtype=float)
     disp = np.array([transient_displacement(float(v))[0] for v in d])
@@ -309,8 +309,8 @@ def figure_methods(path: Path, runs: Sequence[Any] | None = None) -> dict[str, A
     """
     plt = require_matplotlib()
     if runs is None:
-        from .methods import compare
-        from .methods.base import Problem
+        from ..methods import compare
+        from ..methods.base import Problem
 
         runs = compare(Problem(alpha=ALPHA), steps=200, seed=0)
     fig, axes = plt.subplots(1, 3, figsize=(13.0, 3.8))
@@ -344,9 +344,9 @@ def unequal_rates_data(ratios: Sequence[float] = (0.25, 0.5, 1.0, 2.0, 4.0),
     the slope of log m + log Δ against Δ² (claim ``beyond.unequal_drift``)."""
     import mpmath
 
-    from .compile import compile_exprs
-    from .precise_drift import misassignment as certified
-    from .symbolic import beyond as B
+    from ..numeric.compile import compile_exprs
+    from ..numeric.precise_drift import misassignment as certified
+    from ..symbolic import beyond as B
 
     grid = np.geomspace(0.2, 5.0, 120)
     rate_m = np.asarray(compile_exprs(B.RATE_M, (B.r,))(grid), dtype=float)
@@ -434,7 +434,7 @@ def write_report(out: str | os.PathLike[str], profile: str = "quick", *, seed: i
     timings (seconds) of the verification and of each figure.
     """
     require_matplotlib()
-    from . import __version__, claims
+    from .. import __version__, claims
     from .render import atomic_write_text
 
     outdir = Path(out)

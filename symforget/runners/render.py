@@ -31,9 +31,9 @@ from typing import Literal
 
 import sympy as sp
 
-from .claims.base import Claim
-from .files import atomic_write_bytes
-from .symbolic.derivation import Derivation, Step, StepCheck
+from ..claims.base import Claim
+from ..numeric.files import atomic_write_bytes
+from ..symbolic.derivation import Derivation, Step, StepCheck
 
 __all__ = [
     "FORMATS",
@@ -73,7 +73,7 @@ _METHOD_TEXT_LE = {
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` (UTF-8, ``\\n`` line endings) to ``path`` atomically
-    (see :func:`symforget.files.atomic_write_bytes`)."""
+    (see :func:`symforget.numeric.files.atomic_write_bytes`)."""
     atomic_write_bytes(path, text.encode("utf-8"))
 
 

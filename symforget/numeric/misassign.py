@@ -40,10 +40,10 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from ..errors import ParameterError, PrecisionError
+from ..symbolic import drift as sd
 from . import validate as val
 from .compile import compile_exprs
-from .errors import ParameterError, PrecisionError
-from .symbolic import drift as sd
 
 __all__ = ["misassignment", "log_misassignment", "log_misassignment_excess", "regime", "REGIMES"]
 
@@ -101,7 +101,7 @@ def _horner(polys: tuple[sp.Expr, ...]) -> sp.Expr:
 
 @cache
 def _compiled() -> dict[str, Any]:
-    """Compile every formula once (SymPy → NumPy through :mod:`symforget.compile`)."""
+    """Compile every formula once (SymPy → NumPy through :mod:`symforget.numeric.compile`)."""
     c, D = sd.c, sd.D
     A, B = sd.gh_kink()
     poly = sp.Poly(sd.cosh_exponent_s(), sd.s)
@@ -305,9 +305,9 @@ def _ratio(ratio: Any) -> np.ndarray | None:
 
 def _m_general(w_: np.ndarray, d_: np.ndarray, r_: np.ndarray) -> np.ndarray:
     """m(w, Δ, r) by the kink-aware quadrature with both switch points split (any r)."""
+    from ..symbolic import beyond
     from .compile import compile_spec
     from .quadrature import expect
-    from .symbolic import beyond
 
     w_, d_, r_ = val.broadcast(w=w_, delta=d_, ratio=r_)
     return expect(compile_spec(beyond.misassignment_spec()), [w_, np.abs(d_), r_])[..., 0]

@@ -21,12 +21,12 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ParameterError
+from ..numeric.compile import compile_exprs
+from ..symbolic import replay_rkl as R
+from ..symbolic.symbols import rho as rho_sym
+from ..symbolic.symbols import w as w_sym
 from . import sampling
-from .compile import compile_exprs
-from .errors import ParameterError
-from .symbolic import replay_rkl as R
-from .symbolic.symbols import rho as rho_sym
-from .symbolic.symbols import w as w_sym
 
 __all__ = ["replay_experiment", "format_table"]
 
@@ -56,7 +56,7 @@ def replay_experiment(w: float = 0.05, rhos: tuple[float, ...] = (0.0, 0.1, 0.3,
     seed : seed of every random stream (ρ index and purpose are mixed in).
     progress : called with the number of replay fractions finished, after each one.
     """
-    from . import validate as V
+    from ..numeric import validate as V
 
     w = float(V.open_unit("w", w).reshape(()))
     rhos = tuple(sampling.check_rho(r) for r in rhos)

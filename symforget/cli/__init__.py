@@ -18,19 +18,25 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from . import __version__
-from .cli_args import STATUS, int_option, output_error
-from .errors import SymforgetError
+from .. import __version__
+from ..errors import SymforgetError
+from .args import (
+    EXIT_FAIL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    STATUS,
+    int_option,
+    output_error,
+)
+from .args import error as _err
+from .args import progress_line as _progress_line
 
 __all__ = ["main", "build_parser", "EXIT_OK", "EXIT_FAIL", "EXIT_USAGE", "EXIT_INTERRUPTED"]
 
-EXIT_OK = 0
-EXIT_FAIL = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
 
 PROFILES = ("quick", "full")  # kept equal to symforget.claims.PROFILES (a test checks it)
-FORMATS = ("md", "latex")  # kept equal to symforget.render.FORMATS (a test checks it)
+FORMATS = ("md", "latex")  # kept equal to symforget.runners.render.FORMATS (a test checks it)
 DPS_RANGE = (20, 1000)  # kept equal to symforget.claims.DPS_RANGE (a test checks it)
 
 _MAIN_EPILOG = """\
@@ -142,21 +148,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_report)
 
     # commands that live in their own modules (stdlib-only at import time)
-    from . import cli_methods, cli_sweep
+    from . import methods as cli_methods
+    from . import sweep as cli_sweep
 
     cli_methods.register(sub, fmt)
     cli_sweep.register(sub, fmt)
     return parser
-
-
-def _err(message: str) -> None:
-    """``symforget: error: message`` on stderr, on a line of its own."""
-    STATUS.error(message)
-
-
-def _progress_line(text: str, end: str = "") -> None:
-    """Progress text on stderr (may leave the cursor mid-line; see cli_args.Status)."""
-    STATUS.write(text + end)
 
 
 def _output_errors(*checks: tuple[str, str | None, str]) -> int | None:
@@ -177,7 +174,7 @@ def _output_errors(*checks: tuple[str, str | None, str]) -> int | None:
 def _cmd_verify(args: argparse.Namespace) -> int:
     if (code := _output_errors(("--json", args.json_path, "file"))) is not None:
         return code
-    from . import claims
+    from .. import claims
 
     selected = claims.select(args.ids)  # UnknownClaimError before any work
     _progress_line(f"symforget {__version__}: verifying {len(selected)} claim(s) "
@@ -196,7 +193,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         report = claims.verify([c.id for c in selected], args.profile, seed=args.seed,
                                dps=args.dps, progress=progress)
     except KeyboardInterrupt:
-        from .claims.base import Context
+        from ..claims.base import Context
 
         ctx = Context(profile=args.profile, seed=args.seed, dps=args.dps)
         report = claims.VerifyReport(list(finished), ctx,
@@ -213,7 +210,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             print(f"  {r.summary}")
     wrote = False
     if args.json_path is not None:
-        from .render import atomic_write_text
+        from ..runners.render import atomic_write_text
 
         try:
             atomic_write_text(args.json_path,
@@ -259,7 +256,7 @@ def _table(results: Sequence[Any]) -> str:
 def _cmd_derive(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from . import claims
+    from .. import claims
 
     selected = claims.select(args.ids)
     if (code := _output_errors(("--out", args.out, "dir"))) is not None:
@@ -282,10 +279,10 @@ def _cmd_derive(args: argparse.Namespace) -> int:
 
 def _build_output_dir(option: str, out: Any, build: Any) -> int | None:
     """Run ``build(stage)`` in a staged copy of output directory ``out`` and swap it in
-    (:func:`symforget.files.staged_directory`). None on success, else the exit code after a
+    (:func:`symforget.numeric.files.staged_directory`). None on success, else the exit code after a
     one-line message: 130 on Ctrl-C (``out`` is left as it was), 2 if the directory cannot be
     written after all."""
-    from .files import staged_directory
+    from ..numeric.files import staged_directory
 
     stage = None
     try:
@@ -306,7 +303,8 @@ def _derive_into(stage: Any, selected: list[Any], fmt: str, written: list[str],
                  problems: list[str]) -> None:
     """Render ``selected`` into directory ``stage``, then the index; appends the file names to
     ``written`` and the steps that did not check to ``problems``."""
-    from . import claims, render
+    from .. import claims
+    from ..runners import render
 
     n = len(selected)
     for i, claim in enumerate(selected):
@@ -337,7 +335,7 @@ def _derive_into(stage: Any, selected: list[Any], fmt: str, written: list[str],
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from . import claims
+    from .. import claims
 
     reg = claims.registry()
     width = max((len(cid) for cid in reg), default=0)
@@ -355,7 +353,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     try:
-        from . import report
+        from ..runners import report
     except ImportError as exc:  # pragma: no cover - report.py imports only numpy at top level
         _err(str(exc))
         return EXIT_USAGE
@@ -366,7 +364,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from pathlib import Path
 
-    from . import claims
+    from .. import claims
 
     ids = None if args.ids is None else [c.id for c in claims.select(args.ids)]
     if (code := _output_errors(("--out", args.out, "dir"))) is not None:
@@ -447,7 +445,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_FAIL
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -28,9 +28,9 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..errors import SymforgetError
+from ..symbolic.expectation import ExpectationSpec
 from .compile import CompiledSpec, compile_spec
-from .errors import SymforgetError
-from .symbolic.expectation import ExpectationSpec
 
 __all__ = ["expect", "expect_by_variant", "nearer_second", "gauss_legendre", "NODES_PER_PANEL",
            "CHUNK"]

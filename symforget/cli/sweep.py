@@ -11,11 +11,10 @@ import os
 import time
 from typing import Any
 
-from .cli_args import STATUS, int_option, output_error
+from .args import EXIT_FAIL, EXIT_OK, EXIT_USAGE, STATUS, int_option, output_error
 
 __all__ = ["register"]
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 _DESCRIPTION = """\
 Evaluate a claim at every point of a parameter box (scrambled Sobol points or a grid), in
@@ -100,7 +99,7 @@ def _err(message: str) -> None:
 
 
 def _list() -> int:
-    from .claims import pointwise
+    from ..claims import pointwise
 
     for cid, k in pointwise.kernels().items():
         if cid.startswith("_"):
@@ -111,7 +110,7 @@ def _list() -> int:
             lo, hi, scale = prm.default
             print(f"  {prm.name:<8} default {lo:g}:{hi:g}:{scale:<6} domain "
                   f"{prm.domain_text():<14} {prm.doc}")
-        from . import claims
+        from .. import claims
 
         muts = [m for m in claims.get(cid).mutants if m not in k.not_pointwise]
         print(f"  mutants: {', '.join(muts) or '-'}")
@@ -161,8 +160,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if message is not None:
         _err(message)
         return EXIT_USAGE
-    from . import sweep
-    from .errors import ParameterError
+    from ..errors import ParameterError
+    from ..runners import sweep
 
     try:
         spec = sweep.make_spec(args.claim, args.box, points=args.points, grid=args.grid,

@@ -15,13 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from . import validate as V
-from .compile import compile_exprs
-from .errors import ParameterError
-from .symbolic import mixture
-from .symbolic.gauss import log_normal_pdf
-from .symbolic.symbols import RKL_ARGS, mu_n, mu_o, sigma, x
-from .symbolic.symbols import w as w_
+from ..errors import ParameterError
+from ..numeric import validate as V
+from ..numeric.compile import compile_exprs
+from ..symbolic import mixture
+from ..symbolic.gauss import log_normal_pdf
+from ..symbolic.symbols import RKL_ARGS, mu_n, mu_o, sigma, x
+from ..symbolic.symbols import w as w_
 
 __all__ = ["check_rho", "check_batch", "check_count", "sample_mixture", "sample_behaviour",
            "log_q", "log_weights", "score_terms", "rkl_estimator", "RklSgdRun", "rkl_sgd",

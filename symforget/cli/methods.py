@@ -15,7 +15,9 @@ import argparse
 import json
 from typing import Any
 
-from .cli_args import STATUS, Ticker, int_option, output_error
+from .args import EXIT_OK, EXIT_USAGE, STATUS, Ticker, int_option, output_error
+from .args import error as _err
+from .args import progress_line as _progress_line
 
 __all__ = ["register", "SIMULATE_ALIASES"]
 
@@ -92,7 +94,7 @@ def _option_name(name: str) -> str:
 
 def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     """Add the ``simulate`` and ``compare`` sub-commands to the sub-parser collection ``sub``."""
-    from .methods import NAMES, declared_params
+    from ..methods import NAMES, declared_params
 
     p = sub.add_parser("simulate", help="run a finite-batch experiment or one method",
                        description="'replay': finite-batch replay experiment (starvation of the "
@@ -149,8 +151,8 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
 
 def _problem(args: argparse.Namespace) -> Any:
     """The Problem from the options (ParameterError on a conflict or a bad value)."""
-    from .errors import ParameterError
-    from .methods.base import Problem
+    from ..errors import ParameterError
+    from ..methods.base import Problem
 
     base = Problem()
     kw: dict[str, Any] = {}
@@ -167,8 +169,7 @@ def _problem(args: argparse.Namespace) -> Any:
 
 
 def _write_json(path: str, payload: dict[str, Any]) -> bool:
-    from .cli import _err, _progress_line
-    from .render import atomic_write_text
+    from ..runners.render import atomic_write_text
 
     try:
         atomic_write_text(path, json.dumps(payload, indent=2, allow_nan=False) + "\n")
@@ -182,8 +183,7 @@ def _write_json(path: str, payload: dict[str, Any]) -> bool:
 def _plot(path: str, runs: list[Any]) -> bool:
     from pathlib import Path
 
-    from .cli import _err, _progress_line
-    from .report import MissingPlotExtraError, figure_methods, require_matplotlib
+    from ..runners.report import MissingPlotExtraError, figure_methods, require_matplotlib
 
     try:
         require_matplotlib()
@@ -206,7 +206,7 @@ def _check_outputs(args: argparse.Namespace) -> str | None:
         if message is not None:
             return message
     if getattr(args, "plot", None) is not None:
-        from .report import MissingPlotExtraError, require_matplotlib
+        from ..runners.report import MissingPlotExtraError, require_matplotlib
 
         try:
             require_matplotlib()
@@ -219,7 +219,7 @@ def trajectory_summary(run: Any, checkpoints: int = 6) -> str:
     """Old weight, old-mean drift and new-task fit at a few recorded steps, then the summary."""
     import numpy as np
 
-    from .methods import key_params
+    from ..methods import key_params
 
     pb = run.problem
     n = len(run.steps)
@@ -244,15 +244,14 @@ def trajectory_summary(run: Any, checkpoints: int = 6) -> str:
 def _run_with_progress(label: str, steps: int, run: Any) -> Any:
     """``run()`` with a progress line on stderr for long runs: steps done when the method's
     loop reports them (:func:`symforget.methods.base.report_steps`), else the elapsed time."""
-    from .methods.base import step_progress
+    from ..methods.base import step_progress
 
     with Ticker(label, steps) as ticker, step_progress(ticker.update):
         return run()
 
 
 def _cmd_method(args: argparse.Namespace) -> int:
-    from .cli import EXIT_OK, EXIT_USAGE, _err
-    from .methods import get
+    from ..methods import get
 
     problem_msg = _check_outputs(args)
     if problem_msg is not None:
@@ -273,9 +272,8 @@ def _cmd_method(args: argparse.Namespace) -> int:
 def _cmd_compare(args: argparse.Namespace) -> int:
     import time
 
-    from .cli import EXIT_OK, EXIT_USAGE, _err
-    from .errors import ParameterError
-    from .methods import NAMES, compare, comparison_json, format_table
+    from ..errors import ParameterError
+    from ..methods import NAMES, compare, comparison_json, format_table
 
     problem_msg = _check_outputs(args)
     if problem_msg is not None:
@@ -303,8 +301,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from .cli import EXIT_OK, EXIT_USAGE, _err
-    from .simulate import format_table, replay_experiment
+    from ..training.simulate import format_table, replay_experiment
 
     message = output_error("--json", args.json_path, "file")
     if message is not None:

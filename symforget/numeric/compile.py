@@ -20,8 +20,8 @@ import sympy as sp
 from scipy import special
 from sympy.codegen.rewriting import expm1_opt, log1p_opt, optimize
 
-from .symbolic.expectation import ExpectationSpec, linear_coefficients
-from .symbolic.symbols import x
+from ..symbolic.expectation import ExpectationSpec, linear_coefficients
+from ..symbolic.symbols import x
 
 __all__ = ["compile_exprs", "compile_spec", "CompiledSpec", "cache_info", "Backend"]
 

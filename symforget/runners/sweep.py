@@ -44,9 +44,9 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
-from .claims import pointwise
-from .errors import ParameterError, SymforgetError
+from .. import __version__
+from ..claims import pointwise
+from ..errors import ParameterError, SymforgetError
 
 __all__ = ["Axis", "SweepSpec", "SweepError", "SweepSummary", "parse_box", "parse_grid",
            "make_spec", "run_chunk", "run_sweep", "read_sweep", "summarize", "dask_client",

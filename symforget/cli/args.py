@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from .files import output_problem
+from ..numeric.files import output_problem
 
 __all__ = ["int_option", "output_error", "Status", "STATUS", "Ticker", "PROGRESS_DELAY",
            "format_seconds"]
@@ -55,7 +55,8 @@ def int_option(name: str, lo: int, hi: int | None = None) -> Callable[[str], int
 
 def output_error(option: str, path: str | None, kind: str = "file") -> str | None:
     """The one-line error for output option ``option`` (e.g. ``--json``) given ``path``, or
-    None if ``path`` is None or can be written (:func:`symforget.files.output_problem`; nothing
+    None if ``path`` is None or can be written (:func:`symforget.numeric.files.output_problem`;
+    nothing
     is created). Call it before computing anything."""
     if path is None:
         return None
@@ -278,3 +279,20 @@ class Ticker:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+#: exit codes shared by every sub-command
+EXIT_OK = 0
+EXIT_FAIL = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
+
+
+def error(message: str) -> None:
+    """``symforget: error: message`` on stderr, on a line of its own."""
+    STATUS.error(message)
+
+
+def progress_line(text: str, end: str = "") -> None:
+    """Progress text on stderr (may leave the cursor mid-line; see :class:`Status`)."""
+    STATUS.write(text + end)

@@ -26,14 +26,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import PrecisionError
+from ..errors import PrecisionError
 
 __all__ = ["Frame", "standardize", "smallest_scale", "SPREAD_LIMIT", "SCALE_RATIO_LIMIT"]
 
 #: largest spread (max mean − min mean)/σ at which each evaluator family is accurate
 #: (see the module docstring and the README's "Accuracy and domains" table)
 SPREAD_LIMIT: dict[str, float] = {
-    "grad": 1e8,  # reduced-form rkl_grad / fkl_grad (symforget.fastgrad)
+    "grad": 1e8,  # reduced-form rkl_grad / fkl_grad (symforget.numeric.fastgrad)
     "quadrature": 1e7,  # kink-aware Gauss–Legendre: losses, Hessians, Fisher, EM, IW gradient
     "general": 1e4,  # unequal scales (symforget.general), in units of the smallest scale
 }

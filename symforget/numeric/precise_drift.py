@@ -32,11 +32,11 @@ from typing import Any
 
 import mpmath
 
+from ..errors import ParameterError, PrecisionError
+from ..symbolic import drift as sd
+from ..symbolic.symbols import t as _t
+from ..symbolic.symbols import x as _x
 from .compile import compile_exprs
-from .errors import ParameterError, PrecisionError
-from .symbolic import drift as sd
-from .symbolic.symbols import t as _t
-from .symbolic.symbols import x as _x
 from .validate import real_scalar
 
 __all__ = ["misassignment", "certify", "series", "cosh_quad", "direct_quad",

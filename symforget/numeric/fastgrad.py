@@ -49,10 +49,10 @@ import numpy as np
 import sympy as sp
 from scipy.special import ndtr, roots_hermitenorm
 
+from ..errors import SymforgetError
+from ..symbolic import fastgrad as sf
+from ..symbolic.symbols import FKL_ARGS, RKL_ARGS, rho
 from .compile import compile_exprs
-from .errors import SymforgetError
-from .symbolic import fastgrad as sf
-from .symbolic.symbols import FKL_ARGS, RKL_ARGS, rho
 
 __all__ = ["gauss_specials", "rkl_grad", "fkl_grad", "build_plan", "evaluate_plan", "REGIMES"]
 

@@ -10,6 +10,11 @@ parametrisations of the weight are supported:
   :math:`\dot u = -\partial_u L = -w(1-w)\,\partial_w L` — a *different* flow.
 
 Means move by :math:`\dot\mu = -\partial_\mu L` unless frozen with ``free``.
+
+Five-parameter training states θ = (w, μo, σo, μn, σn) with learned or fixed scales, raw
+(clipped) or logit weight steps and per-parameter learning-rate multipliers: :class:`Stepping`
+and :func:`descend_state` (from :mod:`symforget.training.stepping`; the estimators they step
+along are in :mod:`symforget.training.estimators`).
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from . import model
 from .errors import ParameterError, SymforgetError
 from .numeric import validate as V
 from .numeric.progress import report_steps
+from .training.stepping import PARAM_NAMES, Stepping
+from .training.stepping import descend as descend_state
 
 __all__ = [
     "Objective",
@@ -34,6 +41,9 @@ __all__ = [
     "gradient_flow",
     "gradient_descent",
     "iterate",
+    "PARAM_NAMES",
+    "Stepping",
+    "descend_state",
 ]
 
 Param = Literal["raw", "logit"]

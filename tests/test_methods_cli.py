@@ -30,7 +30,7 @@ def _method(name: str):
 
 
 def test_registry_names_and_laziness() -> None:
-    assert tuple(METHODS) == NAMES == ("sft", "rkl", "replay", "sdft", "tttd", "oapl")
+    assert tuple(METHODS) == NAMES == ("sft", "rkl", "replay", "sdft", "tttd", "oapl", "chen-rl")
     assert [METHODS[n].NAME for n in NAMES] == list(NAMES)  # every module exists and imports
     with pytest.raises(KeyError):
         METHODS["nope"]

@@ -1,6 +1,7 @@
 """Post-training methods as explicit update maps on mixture parameters (CLAIMS.md §5).
 
-Every method module (``sft``, ``rkl``, ``replay``, ``sdft``, ``tttd``, ``oapl``) exposes ``NAME``,
+Every method module (``sft``, ``rkl``, ``replay``, ``sdft``, ``tttd``, ``oapl``, ``chen-rl`` in
+``chen_rl.py``) exposes ``NAME``,
 ``DESCRIPTION``, ``PARAMS`` (``{name: (type, default, help)}``), the population update map and
 ``run(problem, *, steps, seed=0, batch=None, **params) -> MethodRun``.
 
@@ -24,11 +25,20 @@ from ..errors import ParameterError
 if TYPE_CHECKING:
     from .base import MethodRun, Problem
 
-__all__ = ["NAMES", "METHODS", "get", "declared_params", "compare",
-           "format_table", "comparison_json", "key_params"]
+__all__ = ["NAMES", "DEFAULT_COMPARE", "FIVE_PARAMETER", "METHODS", "get", "declared_params",
+           "compare", "format_table", "comparison_json", "key_params"]
 
 #: every method name, in the order of the comparison table
-NAMES: tuple[str, ...] = ("sft", "rkl", "replay", "sdft", "tttd", "oapl")
+NAMES: tuple[str, ...] = ("sft", "rkl", "replay", "sdft", "tttd", "oapl", "chen-rl")
+#: the methods :func:`compare` runs when none are named (all of them)
+DEFAULT_COMPARE: tuple[str, ...] = NAMES
+#: the methods with a five-parameter run (learned scales, stepping conventions, overlaps)
+FIVE_PARAMETER: tuple[str, ...] = ("sft", "rkl", "chen-rl")
+
+
+def _module(name: str) -> str:
+    """Module name of method ``name`` (a hyphen becomes an underscore)."""
+    return name.replace("-", "_")
 
 _TYPES: dict[str, type] = {"float": float, "int": int, "str": str, "bool": bool}
 
@@ -39,7 +49,7 @@ class _Registry(Mapping[str, ModuleType]):
     def __getitem__(self, name: str) -> ModuleType:
         if name not in NAMES:
             raise KeyError(name)
-        return importlib.import_module(f"{__name__}.{name}")
+        return importlib.import_module(f"{__name__}.{_module(name)}")
 
     def __iter__(self) -> Iterator[str]:
         return iter(NAMES)
@@ -94,7 +104,7 @@ def declared_params(name: str) -> dict[str, tuple[type, Any, str]]:
     method."""
     if name not in NAMES:
         raise ParameterError(f"unknown method {name!r}; known: {', '.join(NAMES)}")
-    spec = importlib.util.find_spec(f"{__name__}.{name}")
+    spec = importlib.util.find_spec(f"{__name__}.{_module(name)}")
     assert spec is not None and spec.origin is not None, name  # every name has its module
     with open(spec.origin, encoding="utf-8") as fh:
         found = _literal_params(fh.read())
@@ -115,11 +125,15 @@ def declared_params(name: str) -> dict[str, tuple[type, Any, str]]:
 
 def compare(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None,
             methods: str | Sequence[str] | None = None,
-            params: Mapping[str, Mapping[str, Any]] | None = None) -> list[MethodRun]:
-    """Run ``methods`` (default: all of them, in :data:`NAMES` order) on ``problem``.
+            params: Mapping[str, Mapping[str, Any]] | None = None,
+            stepping: Any = None, grid: tuple[float, float, int] | None = None
+            ) -> list[MethodRun]:
+    """Run ``methods`` (default: :data:`DEFAULT_COMPARE`, in that order) on ``problem``.
 
     ``methods`` is a method name or a sequence of them. ``params`` optionally overrides method
     parameters, ``{method: {name: value}}``; every method otherwise uses its PARAMS defaults.
+    ``stepping`` (a :class:`symforget.training.stepping.Stepping`) and ``grid`` (overlap grid)
+    select the five-parameter runs, available for :data:`FIVE_PARAMETER`.
     A bad argument or a method that cannot run (e.g. no finite-batch version) raises
     ParameterError naming the parameter.
     """
@@ -133,7 +147,7 @@ def compare(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = 
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise ParameterError(f"seed={seed!r} must be an integer >= 0")
     if methods is None:
-        names = list(NAMES)
+        names = list(DEFAULT_COMPARE)
     elif isinstance(methods, str):
         names = [methods]
     else:
@@ -156,7 +170,15 @@ def compare(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = 
         if not isinstance(overrides, Mapping):
             raise ParameterError(f"params[{name!r}]={overrides!r} must be a mapping "
                                  "{name: value}")
-    return [get(name).run(problem, steps=steps, seed=seed, batch=batch, **extra.get(name, {}))
+    five: dict[str, Any] = {}
+    if stepping is not None or grid is not None:
+        other = [n for n in names if n not in FIVE_PARAMETER]
+        if other:
+            raise ParameterError(f"stepping conventions / overlap grid are supported by "
+                                 f"{', '.join(FIVE_PARAMETER)} only, not {', '.join(other)}")
+        five = {"stepping": stepping, "grid": grid}
+    return [get(name).run(problem, steps=steps, seed=seed, batch=batch, **five,
+                          **extra.get(name, {}))
             for name in names]
 
 
@@ -189,6 +211,16 @@ def format_table(runs: Sequence[MethodRun]) -> str:
         lines.append("  ".join(cells).rstrip())
         if j == 0:
             lines.append("  ".join("-" * wd for wd in widths))
+    five = [r for r in runs if r.report]
+    if five:
+        lines.append("five-parameter runs: estimator, overlaps (old, new) start -> end, drop, "
+                     "gain, old-mean move from its start (units of sigma)")
+        for r in five:
+            rep = r.report
+            lines.append(f"  {r.method:<8} {rep['estimator']:<6} old {rep['overlap_old0']:.4f} "
+                         f"-> {rep['overlap_old']:.4f}  new {rep['overlap_new0']:.4f} -> "
+                         f"{rep['overlap_new']:.4f}  drop {rep['drop']:.4f}  gain "
+                         f"{rep['gain']:.4f}  move {r.summary()['max_old_move']:.4f}")
     batch = runs[0].params.get("batch")
     steps = int(runs[0].steps[-1])
     lines.append(f"{steps} steps, " + ("population maps" if batch is None else

@@ -13,7 +13,13 @@ A method run returns a :class:`MethodRun`: the trajectory of the student paramet
 per-component standard deviations (tilt-based maps change the variances; the equal-variance
 methods report :math:`s_o = s_n = \sigma`). :meth:`MethodRun.summary` gives what the comparison
 table shows: final old weight, maximal old-mean drift :math:`\max_t |\mu_{o,t} - \mu_o^*|/\sigma`,
-and the new-task error :math:`|\mu_{n,T} - \mu_n^*|/\sigma`.
+and the new-task error :math:`|\mu_{n,T} - \mu_n^*|/\sigma`; ``max_old_move``
+:math:`\max_t |\mu_{o,t} - \mu_{o,0}|/\sigma` measures the drift from the *starting* old mean
+(the drift above also counts an initial offset μo,0 ≠ μo*).
+
+Five-parameter runs (``sft``, ``rkl``, ``chen-rl`` with a stepping, an overlap grid or component
+scales; :mod:`symforget.training.runs`) fill :attr:`MethodRun.report`: estimator, stepping,
+overlaps with drop/gain, and the theory printed beside the simulation.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from ..errors import ParameterError
 from ..numeric import validate as V
 from ..numeric.progress import report_steps, step_progress
 
-__all__ = ["Problem", "MethodRun", "report_steps", "step_progress"]
+__all__ = ["Problem", "MethodRun", "require_equal_scales", "report_steps", "step_progress"]
 
 
 def _real(name: str, value: Any) -> float:
@@ -44,11 +50,17 @@ def _real(name: str, value: Any) -> float:
     return out
 
 
+_SCALES = ("sigma_old_star", "sigma_new_star", "s_old0", "s_new0")
+_OPTIONAL = ("mu_old0", "mu_new0", *_SCALES)
+
+
 @dataclass(frozen=True)
 class Problem:
     """The two-mode post-training problem shared by every method (see module docstring).
 
-    ``mu_new0`` defaults to ``mu_new_star - 2 sigma`` (new task not yet learned).
+    ``mu_new0`` defaults to ``mu_new_star - 2 sigma`` (new task not yet learned). The
+    per-component scales ``sigma_old_star``, ``sigma_new_star`` (target) and ``s_old0``,
+    ``s_new0`` (student start) default to ``sigma``.
     """
 
     alpha: float = 0.5
@@ -58,17 +70,51 @@ class Problem:
     w0: float = 0.5
     mu_old0: float | None = None
     mu_new0: float | None = None
+    sigma_old_star: float | None = None
+    sigma_new_star: float | None = None
+    s_old0: float | None = None
+    s_new0: float | None = None
 
     def __post_init__(self) -> None:
         # every field one real scalar in its domain, stored as a Python float
-        for name in ("alpha", "mu_old_star", "mu_new_star", "sigma", "w0", "mu_old0",
-                     "mu_new0"):
+        for name in ("alpha", "mu_old_star", "mu_new_star", "sigma", "w0", *_OPTIONAL):
             value = getattr(self, name)
-            if value is not None or name not in ("mu_old0", "mu_new0"):
+            if value is not None or name not in _OPTIONAL:
                 object.__setattr__(self, name, _real(name, value))
         V.open_unit("alpha", self.alpha)
         V.open_unit("w0", self.w0)
         V.positive("sigma", self.sigma)
+        for name in _SCALES:
+            if getattr(self, name) is not None:
+                V.positive(name, getattr(self, name))
+
+    @property
+    def general(self) -> bool:
+        """True when a component scale (target or start) is given and differs from σ: only the
+        five-parameter runs (sft, rkl, chen-rl) handle such a problem."""
+        return any(getattr(self, n) is not None and getattr(self, n) != self.sigma
+                   for n in _SCALES)
+
+    @property
+    def scales(self) -> tuple[float, float, float, float]:
+        """(σo*, σn*, s_o0, s_n0): target and start scales, each σ unless given."""
+        return tuple(self.sigma if getattr(self, n) is None else float(getattr(self, n))
+                     for n in _SCALES)  # type: ignore[return-value]
+
+    @property
+    def state0(self) -> tuple[float, float, float, float, float]:
+        """Initial five-parameter state (w, μo, σo, μn, σn)."""
+        w0, mo0, mn0 = self.theta0
+        _, _, so0, sn0 = self.scales
+        return w0, mo0, so0, mn0, sn0
+
+    @property
+    def target(self) -> Any:
+        """p* as a :class:`symforget.training.estimators.Target` (α, μo*, σo*, μn*, σn*)."""
+        from ..training.estimators import Target
+
+        so, sn, _, _ = self.scales
+        return Target(self.alpha, self.mu_old_star, so, self.mu_new_star, sn)
 
     @property
     def theta0(self) -> tuple[float, float, float]:
@@ -83,10 +129,21 @@ class Problem:
         return abs(self.mu_new_star - self.mu_old_star) / self.sigma
 
     def as_dict(self) -> dict[str, float]:
+        """The fields as floats (component scales only when given)."""
         w0, mo0, mn0 = self.theta0
-        return {"alpha": self.alpha, "mu_old_star": self.mu_old_star,
-                "mu_new_star": self.mu_new_star, "sigma": self.sigma, "w0": w0,
-                "mu_old0": mo0, "mu_new0": mn0}
+        out = {"alpha": self.alpha, "mu_old_star": self.mu_old_star,
+               "mu_new_star": self.mu_new_star, "sigma": self.sigma, "w0": w0,
+               "mu_old0": mo0, "mu_new0": mn0}
+        out.update({n: float(getattr(self, n)) for n in _SCALES if getattr(self, n) is not None})
+        return out
+
+
+def require_equal_scales(problem: Problem, method: str) -> None:
+    """Refuse a problem with per-component scales in a method that has no five-parameter run."""
+    if problem.general:
+        raise ParameterError(f"method {method!r} runs with one shared sigma only; component "
+                             "scales (sigma_old_star, sigma_new_star, s_old0, s_new0) are "
+                             "supported by sft, rkl and chen-rl")
 
 
 @dataclass(frozen=True)
@@ -107,6 +164,7 @@ class MethodRun:
     s_old: np.ndarray
     s_new: np.ndarray
     extra: dict[str, Any] = field(default_factory=dict)
+    report: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n = len(self.steps)
@@ -119,21 +177,24 @@ class MethodRun:
                                      f"({self.method}, params={self.params})")
 
     def summary(self) -> dict[str, float]:
-        """Final old weight, max old-mean drift and new-task error (in units of σ)."""
+        """Final old weight, max old-mean drift (from μo*) and move (from μo,0), new-task error
+        and final scales (in units of σ)."""
         pb = self.problem
         return {
             "final_w": float(self.w[-1]),
             "min_w": float(np.min(self.w)),
             "max_old_drift": float(np.max(np.abs(self.mu_old - pb.mu_old_star)) / pb.sigma),
             "final_old_drift": float(abs(self.mu_old[-1] - pb.mu_old_star) / pb.sigma),
+            "max_old_move": float(np.max(np.abs(self.mu_old - self.mu_old[0])) / pb.sigma),
             "new_error": float(abs(self.mu_new[-1] - pb.mu_new_star) / pb.sigma),
             "final_s_old": float(self.s_old[-1] / pb.sigma),
             "final_s_new": float(self.s_new[-1] / pb.sigma),
         }
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready record (finite floats only)."""
-        return {
+        """JSON-ready record (finite floats only); ``report`` (five-parameter runs: estimator,
+        stepping, overlaps, theory) only when present."""
+        out = {
             "method": self.method,
             "problem": self.problem.as_dict(),
             "params": dict(self.params),
@@ -147,6 +208,9 @@ class MethodRun:
                 "s_new": [float(v) for v in self.s_new],
             },
         }
+        if self.report:
+            out["report"] = self.report
+        return out
 
 
 # --------------------------------------------------------------------------------------------

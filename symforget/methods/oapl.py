@@ -59,7 +59,7 @@ from ..numeric.compile import compile_exprs
 from ..numeric.progress import report_steps
 from ..symbolic import tilt as T
 from ..symbolic.symbols import x as _X
-from .base import MethodRun, Problem
+from .base import MethodRun, Problem, require_equal_scales
 
 __all__ = ["NAME", "DESCRIPTION", "PARAMS", "STATE", "check_params", "reward_centres",
            "effective_temperature", "tilt_fraction", "tilt_state", "interpolate", "oapl_step",
@@ -281,6 +281,7 @@ def run(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None
         **params: Any) -> MethodRun:
     """Run OAPL on ``problem``: the population map if ``batch`` is None, otherwise the
     finite-batch weighted-MLE version (``numpy.random.default_rng(seed)``, batch ≥ 4)."""
+    require_equal_scales(problem, NAME)
     unknown = set(params) - set(PARAMS)
     if unknown:
         raise ParameterError(f"unknown OAPL parameter(s) {sorted(unknown)}; known: "

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import dynamics
 from ..training import sampling
-from .base import MethodRun, Problem
+from .base import MethodRun, Problem, require_equal_scales
 from .sft import (
     check_batch,
     check_eta,
@@ -54,6 +54,7 @@ def replay_step(problem: Problem, theta: np.ndarray, rho: float, eta: float) -> 
 def run(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None,
         **params: Any) -> MethodRun:
     """Run replay (population gradient descent, or finite-batch SGD with ``batch`` draws)."""
+    require_equal_scales(problem, NAME)
     p = check_known(NAME, params, PARAMS)
     rho = sampling.check_rho(p["rho"])
     eta = check_eta(p["eta"])

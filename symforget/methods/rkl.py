@@ -20,7 +20,16 @@ import numpy as np
 from .. import dynamics
 from ..training import sampling
 from .base import MethodRun, Problem
-from .sft import check_batch, check_eta, check_known, check_steps, logit_sgd, make_run
+from .sft import (
+    check_batch,
+    check_eta,
+    check_known,
+    check_steps,
+    five_run,
+    logit_sgd,
+    make_run,
+    wants_five,
+)
 
 __all__ = ["NAME", "DESCRIPTION", "PARAMS", "rkl_step", "run"]
 
@@ -43,12 +52,20 @@ def rkl_step(problem: Problem, theta: np.ndarray, eta: float) -> np.ndarray:
 
 
 def run(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None,
+        stepping: Any = None, grid: tuple[float, float, int] | None = None,
         **params: Any) -> MethodRun:
-    """Run RKL (population gradient descent, or REINFORCE SGD with ``batch`` draws/step)."""
+    """Run RKL (population gradient descent, or REINFORCE SGD with ``batch`` draws/step).
+
+    With ``stepping``, an overlap ``grid`` or component scales: the five-parameter run
+    (:func:`symforget.methods.sft.five_run`), estimator ``exact`` or ``score``.
+    """
     p = check_known(NAME, params, PARAMS)
     eta = check_eta(p["eta"])
     steps = check_steps(steps)
     batch = check_batch(batch)
+    if wants_five(problem, stepping, grid):
+        return five_run(NAME, problem, {"eta": eta, "batch": batch, "seed": seed}, eta=eta,
+                        steps=steps, seed=seed, batch=batch, stepping=stepping, grid=grid)
     th0 = problem.theta0
     if batch is None:
         theta = dynamics.gradient_descent(_objective(problem), th0, eta, steps,

@@ -42,7 +42,7 @@ from ..numeric.progress import report_steps
 from ..numeric.quadrature import expect
 from ..symbolic import sdft as S
 from ..symbolic.symbols import x as _x
-from .base import MethodRun, Problem
+from .base import MethodRun, Problem, require_equal_scales
 
 __all__ = ["NAME", "DESCRIPTION", "PARAMS", "ANCHORS", "teacher", "kl_grad", "sdft_step",
            "run", "run_chains", "check_params"]
@@ -230,6 +230,7 @@ def _check_batch(batch: Any) -> int | None:
 def run(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None,
         **params: Any) -> MethodRun:
     """Run SDFT on ``problem`` (population map if ``batch`` is None, REINFORCE otherwise)."""
+    require_equal_scales(problem, NAME)
     unknown = set(params) - set(PARAMS)
     if unknown:
         raise ParameterError(f"unknown SDFT parameter(s) {sorted(unknown)}; known: "

@@ -33,7 +33,8 @@ from ..training import sampling
 from .base import MethodRun, Problem
 
 __all__ = ["NAME", "DESCRIPTION", "PARAMS", "sft_step", "run", "check_steps", "check_batch",
-           "check_eta", "record_index", "make_run", "check_known", "logit_sgd", "fkl_batch_grad"]
+           "check_eta", "record_index", "make_run", "five_run", "wants_five", "check_known",
+           "logit_sgd", "fkl_batch_grad"]
 
 NAME = "sft"
 DESCRIPTION = "supervised fine-tuning on new-task data (forward KL to P_new)"
@@ -76,6 +77,28 @@ def record_index(steps: int) -> np.ndarray:
     if steps <= MAX_RECORDS:
         return np.arange(steps + 1)
     return np.unique(np.linspace(0, steps, MAX_RECORDS + 1).round().astype(int))
+
+
+def five_run(name: str, problem: Problem, params: dict[str, Any], *, eta: float, steps: int,
+             seed: int, batch: int | None, stepping: Any, beta: float | None = None,
+             grid: tuple[float, float, int] | None = None) -> MethodRun:
+    """A MethodRun of the five-parameter state θ = (w, μo, σo, μn, σn)
+    (:func:`symforget.training.runs.run_five`): learned or fixed scales, the stepping
+    conventions of ``stepping``, measurements and theory in ``MethodRun.report``."""
+    from ..training.runs import run_five
+
+    states, report = run_five(name, problem, eta=eta, steps=steps, seed=seed, batch=batch,
+                              stepping=stepping, beta=beta, grid=grid)
+    idx = record_index(steps)
+    th = states[idx]
+    return MethodRun(name, problem, params, idx, th[:, 0], th[:, 1], th[:, 3], th[:, 2],
+                     th[:, 4], report=report)
+
+
+def wants_five(problem: Problem, stepping: Any, grid: Any) -> bool:
+    """Whether a run takes the five-parameter path: stepping conventions or an overlap grid
+    given, or a problem with component scales."""
+    return stepping is not None or grid is not None or problem.general
 
 
 def make_run(name: str, problem: Problem, params: dict[str, Any], theta: np.ndarray) -> MethodRun:
@@ -127,12 +150,21 @@ def sft_step(problem: Problem, theta: np.ndarray, eta: float) -> np.ndarray:
 
 
 def run(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None,
+        stepping: Any = None, grid: tuple[float, float, int] | None = None,
         **params: Any) -> MethodRun:
-    """Run SFT (population gradient descent, or finite-batch SGD with ``batch`` draws/step)."""
+    """Run SFT (population gradient descent, or finite-batch SGD with ``batch`` draws/step).
+
+    With ``stepping`` (a :class:`symforget.training.stepping.Stepping`), an overlap ``grid`` or
+    a problem with component scales, the five-parameter run (:func:`five_run`): training data
+    P_new = N(μn*, σn*²), estimator ``exact`` or ``mc``.
+    """
     p = check_known(NAME, params, PARAMS)
     eta = check_eta(p["eta"])
     steps = check_steps(steps)
     batch = check_batch(batch)
+    if wants_five(problem, stepping, grid):
+        return five_run(NAME, problem, {"eta": eta, "batch": batch, "seed": seed}, eta=eta,
+                        steps=steps, seed=seed, batch=batch, stepping=stepping, grid=grid)
     th0 = problem.theta0
     if batch is None:
         obj = dynamics.fkl_objective(problem.mu_new_star, sigma=problem.sigma)

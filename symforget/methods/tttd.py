@@ -61,7 +61,7 @@ from ..symbolic import mixture
 from ..symbolic import tttd as T
 from ..symbolic.symbols import mu_n, mu_o, sigma, w, x
 from ..training.sampling import check_batch, check_count, sample_mixture, score_terms
-from .base import MethodRun, Problem
+from .base import MethodRun, Problem, require_equal_scales
 
 __all__ = ["NAME", "DESCRIPTION", "PARAMS", "SCALES", "REFERENCES", "check_params",
            "entropic_grad", "log_z", "tilt_kl", "adaptive_beta", "adaptive_beta_vec",
@@ -373,6 +373,7 @@ def run(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None
     Reward R(x) = −(x − μn*)²/2; the reference is the initial model (or p*). Records ≤ 501
     steps (first and last included); ``extra["beta"]`` holds β at the recorded steps.
     """
+    require_equal_scales(problem, NAME)
     unknown = set(params) - set(PARAMS)
     if unknown:
         raise ParameterError(f"unknown tttd parameter(s): {', '.join(sorted(unknown))}; "

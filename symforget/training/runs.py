@@ -1,0 +1,123 @@
+r"""Five-parameter method runs: θ = (w, μo, σo, μn, σn) stepped by a
+:class:`~symforget.training.stepping.Stepping` along a named estimator, recorded as a
+:class:`~symforget.methods.base.MethodRun` with Chen et al.'s measurements and the predictions of
+the claims beside them.
+
+Each method's loss and estimators (descent directions ĝ ≈ ∇_θ L):
+
+* ``sft``: :math:`L = \mathrm{KL}(P_{\rm new}\Vert q_\theta)`, P_new = N(μn*, σn*²);
+  ``exact`` or ``mc`` (B draws of P_new);
+* ``rkl``: :math:`L = \mathrm{KL}(q_\theta\Vert p^*)`; ``exact`` or ``score`` (B draws of q);
+* ``chen-rl``: Chen et al.'s on-policy variant (:mod:`symforget.training.estimators`, ``chen``);
+  ``exact`` is the expectation of their estimator.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import ParameterError
+from . import estimators as E
+from . import measures as M
+from .stepping import Stepping, descend
+
+__all__ = ["SAMPLED", "run_five", "theory"]
+
+#: the sampled estimator of each five-parameter method (``exact`` when batch is None)
+SAMPLED: dict[str, str] = {"sft": "mc", "rkl": "score", "chen-rl": "chen"}
+
+
+def _grad(method: str, estimator: str, problem: Any, batch: int | None,
+          beta: float | None) -> E.Grad:
+    target = problem.target
+    if method == "sft":
+        return E.estimator(estimator, batch=batch, data=(target.mu_new, target.sigma_new))
+    if method == "rkl":
+        return E.estimator(estimator, batch=batch, target=target)
+    if method == "chen-rl":
+        return E.estimator(estimator, batch=batch, target=target, beta=beta)
+    raise ParameterError(f"method {method!r} has no five-parameter run")
+
+
+def _gap(sim: float, pred: float) -> float | None:
+    """|sim − pred| / max(|sim|, |pred|) (None when both are 0)."""
+    scale = max(abs(sim), abs(pred))
+    return None if scale == 0.0 else abs(sim - pred) / scale
+
+
+def theory(method: str, problem: Any, stepping: Stepping, eta: float, states: np.ndarray,
+           beta: float | None = None) -> dict[str, Any]:
+    r"""What the claims predict for this run, beside what it did.
+
+    For ``sft``: the mass law (``fkl.em_identity`` with vanishing old responsibilities) — the
+    mass-law map iterated T times and, for raw w, its flow closed form
+    :math:`w_T = 1 - \sqrt{(1-w_0)^2 + 2\eta m_w T}` — against the simulated w_T, with relative
+    gaps; the largest mean old responsibility :math:`\mathbb E_P[r_o]` along the run (from the
+    exact ∂_w L_F) says how well "responsibilities vanish" holds. For every method: the
+    old-mean displacement that the *exact expected* force predicts along the run's own
+    trajectory, :math:`-\eta m_{\mu_o}\sum_t \partial_{\mu_o}L(\theta_t)` (for ``chen-rl`` the
+    expectation of their estimator, and also the exact reverse-KL misassignment force towards
+    p*), against the simulated μo_T − μo_0.
+    """
+    th = np.asarray(states, dtype=np.float64)
+    steps = len(th) - 1
+    m = stepping.multipliers
+    exact = _grad(method, "exact", problem, None, beta)
+    rng = np.random.default_rng(0)  # unused by the exact estimators
+    forces = np.array([exact(s, rng) for s in th[:-1]]).reshape(steps, 5)
+    pred_move = float(-eta * m[1] * forces[:, 1].sum())
+    sim_move = float(th[-1, 1] - th[0, 1])
+    out: dict[str, Any] = {"old_mean_move": {
+        "predicted_by_exact_force": pred_move, "simulated": sim_move,
+        "relative_gap": _gap(sim_move, pred_move)}}
+    if method == "chen-rl":
+        # the exact reverse KL towards p* on the same trajectory: its old-mean force is the
+        # misassignment force of claim rkl (overlap-gated)
+        rkl = _grad("rkl", "exact", problem, None, None)
+        f_rkl = np.array([rkl(s, rng) for s in th[:-1]]).reshape(steps, 5)
+        pred_rkl = float(-eta * m[1] * f_rkl[:, 1].sum())
+        out["old_mean_move"].update({"predicted_by_exact_rkl_force": pred_rkl,
+                                     "relative_gap_rkl": _gap(sim_move, pred_rkl)})
+    if method == "sft":
+        rate = eta * m[0]
+        w_sim = float(th[-1, 0])
+        mapped = M.mass_law_map(th[0, 0], rate, steps, weight_param=stepping.weight_param,
+                                clip=stepping.clip)
+        ro = max((M.old_responsibility(s[0], g[0]) for s, g in zip(th[:-1], forces,
+                                                                    strict=True)), default=0.0)
+        law: dict[str, Any] = {"w_T_map": float(mapped[-1]), "w_T_simulated": w_sim,
+                               "relative_gap_map": _gap(w_sim, float(mapped[-1])),
+                               "max_mean_old_responsibility": float(ro)}
+        if stepping.weight_param == "raw":
+            flow = float(M.mass_law_flow(th[0, 0], rate, steps))
+            law.update({"w_T_flow": flow, "relative_gap_flow": _gap(w_sim, flow)})
+        out["mass_law"] = law
+    return out
+
+
+def run_five(method: str, problem: Any, *, eta: float, steps: int, seed: int,
+             batch: int | None, stepping: Stepping | None, beta: float | None = None,
+             grid: tuple[float, float, int] | None = None,
+             with_theory: bool = True) -> tuple[np.ndarray, dict[str, Any]]:
+    """Run ``method`` on the five-parameter state from ``problem.state0``.
+
+    Returns the trajectory θ_t, t = 0..steps (shape (steps + 1, 5)), and a report: the
+    estimator's name (``exact`` when ``batch`` is None, else :data:`SAMPLED`), the stepping,
+    the overlaps with gain/drop on ``grid``, and (``with_theory``) :func:`theory`.
+    """
+    st = Stepping() if stepping is None else stepping
+    if not isinstance(st, Stepping):
+        raise ParameterError(f"stepping={stepping!r} must be a "
+                             "symforget.training.stepping.Stepping")
+    name = "exact" if batch is None else SAMPLED[method]
+    grad = _grad(method, name, problem, batch, beta)
+    states = descend(grad, problem.state0, eta, steps, st, np.random.default_rng(seed))
+    report: dict[str, Any] = {"estimator": name, "stepping": st.as_dict(),
+                              "stepping_text": st.describe()}
+    report.update(M.overlaps(states, problem.target, grid))
+    report["overlap_grid"] = list(M.DEFAULT_GRID if grid is None else grid)
+    if with_theory:
+        report["theory"] = theory(method, problem, st, eta, states, beta)
+    return states, report

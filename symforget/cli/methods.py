@@ -23,10 +23,15 @@ __all__ = ["register", "SIMULATE_ALIASES"]
 
 #: CLI name → method name (``replay`` stays the replay experiment)
 SIMULATE_ALIASES = {"sft": "sft", "rkl": "rkl", "sft-replay": "replay", "sdft": "sdft",
-                    "tttd": "tttd", "oapl": "oapl"}
+                    "tttd": "tttd", "oapl": "oapl", "chen-rl": "chen-rl"}
 #: options every method command has (a method parameter with one of these names is renamed)
 _COMMON = {"alpha", "delta", "mu_old_star", "mu_new_star", "sigma", "w0", "mu_old0", "mu_new0",
-           "steps", "seed", "batch", "json", "plot", "help"}
+           "steps", "seed", "batch", "json", "plot", "help", "sigma_old_star", "sigma_new_star",
+           "s_old0", "s_new0", "preset", "clip", "lr_scale", "weight_param", "learn_scales",
+           "fixed_scales", "scale_floor", "density", "density_steps", "set", "list_presets"}
+#: the Problem fields settable from the command line (and by a preset)
+_PROBLEM_FIELDS = ("alpha", "sigma", "w0", "mu_old_star", "mu_new_star", "mu_old0", "mu_new0",
+                   "sigma_old_star", "sigma_new_star", "s_old0", "s_new0")
 
 _SIMULATE_EPILOG = """\
 Exit code 0 on success, 2 for a usage error (a parameter out of range, an unknown method,
@@ -48,6 +53,8 @@ examples:
   symforget compare --alpha 0.3
   symforget compare --alpha 0.3 --steps 400 --json compare.json --plot compare.png
   symforget compare --batch 32 --seed 1
+  symforget compare --preset chen2025                      # sft, rkl, chen-rl side by side
+  symforget compare --preset chen2025 --set sft.eta=0.01 --set chen-rl.beta=0.2
 """
 
 
@@ -65,13 +72,49 @@ def _add_problem_options(p: argparse.ArgumentParser) -> None:
                    help="initial old mean (default mu_old*: old task known)")
     g.add_argument("--mu-new0", type=float, default=None,
                    help="initial new mean (default mu_new* - 2 sigma: new task not learned)")
+    g.add_argument("--sigma-old-star", type=float, default=None,
+                   help="scale of the target's old component (default sigma)")
+    g.add_argument("--sigma-new-star", type=float, default=None,
+                   help="scale of the target's new component (default sigma)")
+    g.add_argument("--s-old0", type=float, default=None,
+                   help="initial scale of the student's old component (default sigma)")
+    g.add_argument("--s-new0", type=float, default=None,
+                   help="initial scale of the student's new component (default sigma)")
+    s = p.add_argument_group(
+        "stepping (five-parameter runs of sft, rkl, chen-rl: w, mu_old, sigma_old, mu_new, "
+        "sigma_new)")
+    s.add_argument("--preset", metavar="NAME", default=None,
+                   help="a named experiment (problem, start, stepping, batch, steps, method "
+                        "parameters); options given here override it; see simulate "
+                        "--list-presets")
+    s.add_argument("--learn-scales", dest="learn_scales", action="store_const", const=True,
+                   default=None, help="the component scales take gradient steps too")
+    s.add_argument("--fixed-scales", dest="learn_scales", action="store_const", const=False,
+                   help="the component scales stay at their start values (default)")
+    s.add_argument("--weight-param", choices=("raw", "logit"), default=None,
+                   help="coordinate of the weight's gradient step (default logit)")
+    s.add_argument("--clip", metavar="LO,HI", default=None,
+                   help="with --weight-param raw: clip w to [LO, HI] after each step "
+                        "(default: a step leaving (0, 1) is an error)")
+    s.add_argument("--lr-scale", metavar="NAME=F,...", default=None,
+                   help="per-parameter learning-rate multipliers, NAME in w, mu_old, "
+                        "sigma_old, mu_new, sigma_new (e.g. mu_old=0.005,sigma_old=0.005,"
+                        "w=0.005)")
+    s.add_argument("--scale-floor", type=float, default=None,
+                   help="floor of learned scales (default: a scale reaching <= 0 is an error)")
+    s.add_argument("--density", metavar="FILE.png", default=None,
+                   help="also draw q_t over the target p* at --density-steps (needs "
+                        "matplotlib: pip install 'symforget[plot]')")
+    s.add_argument("--density-steps", metavar="T,T,...", default=None,
+                   help="steps drawn by --density (default: 0, a quarter, half, the end)")
     r = p.add_argument_group("run")
-    r.add_argument("--steps", type=int_option("steps", 1), default=200,
-                   help="number of update steps (default 200)")
+    r.add_argument("--steps", type=int_option("steps", 1), default=None,
+                   help="number of update steps (default 200, or the preset's)")
     r.add_argument("--seed", type=int_option("seed", 0), default=0,
                    help="seed of the finite-batch draws (default 0)")
-    r.add_argument("--batch", type=int_option("batch", 1), default=None,
-                   help="finite batches of B draws per step (default: population map)")
+    r.add_argument("--batch", type=int_option("batch", 0), default=None,
+                   help="finite batches of B draws per step; 0: exact expectations "
+                        "(population map; the default unless a preset sets a batch)")
     r.add_argument("--json", metavar="PATH", dest="json_path",
                    help="also write the result as JSON to PATH (written atomically)")
     r.add_argument("--plot", metavar="FILE.png", default=None,
@@ -94,7 +137,7 @@ def _option_name(name: str) -> str:
 
 def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     """Add the ``simulate`` and ``compare`` sub-commands to the sub-parser collection ``sub``."""
-    from ..methods import NAMES, declared_params
+    from ..methods import DEFAULT_COMPARE, NAMES, declared_params
 
     p = sub.add_parser("simulate", help="run a finite-batch experiment or one method",
                        description="'replay': finite-batch replay experiment (starvation of the "
@@ -102,8 +145,10 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
                                    "that method's update map on the two-mode problem and "
                                    "print its trajectory summary.",
                        epilog=_SIMULATE_EPILOG, formatter_class=fmt)
+    p.add_argument("--list-presets", action="store_true",
+                   help="list the named presets (--preset) with their sources and exit")
+    p.set_defaults(func=_cmd_simulate_root)
     exps = p.add_subparsers(dest="experiment", metavar="EXPERIMENT")
-    exps.required = True
     q = exps.add_parser("replay", help="finite-batch replay experiment",
                         description="Finite-batch replay experiment: starvation of the old "
                                     "mode and estimator variance vs the replay fraction rho.",
@@ -134,8 +179,8 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
             dest = f"param__{name}"
             dests[name] = dest
             g.add_argument(_option_name(name), dest=dest, metavar=name.upper(),
-                           type=_parse_bool if typ is bool else typ, default=default,
-                           help=f"{helptext} (default {default})")
+                           type=_parse_bool if typ is bool else typ, default=None,
+                           help=f"{helptext} (default {default}, or the preset's)")
         _add_problem_options(q)
         q.set_defaults(func=_cmd_method, method=method, param_dests=dests)
 
@@ -144,7 +189,11 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
                                    "OAPL on the same problem and print the comparison table.",
                        epilog=_COMPARE_EPILOG, formatter_class=fmt)
     p.add_argument("--methods", nargs="+", metavar="NAME", default=None,
-                   help=f"only these methods (default: all of {', '.join(NAMES)})")
+                   help=f"only these methods (default: {', '.join(DEFAULT_COMPARE)}; with "
+                        f"--preset the preset's methods); known: {', '.join(NAMES)}")
+    p.add_argument("--set", dest="set_params", action="append", default=[],
+                   metavar="METHOD.PARAM=VALUE",
+                   help="set one method parameter (repeatable), e.g. --set sft.eta=0.01")
     _add_problem_options(p)
     p.set_defaults(func=_cmd_compare)
 
@@ -155,8 +204,9 @@ def _problem(args: argparse.Namespace) -> Any:
     from ..methods.base import Problem
 
     base = Problem()
-    kw: dict[str, Any] = {}
-    for name in ("alpha", "sigma", "w0", "mu_old_star", "mu_new_star", "mu_old0", "mu_new0"):
+    preset = _preset(args)
+    kw: dict[str, Any] = dict(preset.problem) if preset is not None else {}
+    for name in _PROBLEM_FIELDS:
         value = getattr(args, name)
         if value is not None:
             kw[name] = value
@@ -166,6 +216,179 @@ def _problem(args: argparse.Namespace) -> Any:
         sig = kw.get("sigma", base.sigma)
         kw["mu_new_star"] = kw.get("mu_old_star", base.mu_old_star) + args.delta * sig
     return Problem(**kw)
+
+
+def _preset(args: argparse.Namespace) -> Any:
+    """The preset named by --preset (None without one; ParameterError for an unknown name)."""
+    name = getattr(args, "preset", None)
+    if name is None:
+        return None
+    from ..training.presets import get_preset
+
+    return get_preset(name)
+
+
+def _stepping(args: argparse.Namespace) -> Any:
+    """The Stepping from the preset and the stepping options (None if neither is given: the
+    method's own equal-scale path)."""
+    from ..training.stepping import Stepping, parse_clip, parse_lr_scale
+
+    preset = _preset(args)
+    kw: dict[str, Any] = dict(preset.stepping) if preset is not None else {}
+    given = False
+    if args.weight_param is not None:
+        given = True
+        if args.weight_param != kw.get("weight_param", "logit"):
+            kw.pop("clip", None)  # a preset's clip belongs to its raw parametrisation
+        kw["weight_param"] = args.weight_param
+    if args.clip is not None:
+        given = True
+        kw["clip"] = parse_clip(args.clip)
+    if args.lr_scale is not None:
+        given = True
+        kw["lr_scale"] = parse_lr_scale(args.lr_scale)
+    if args.learn_scales is not None:
+        given = True
+        kw["learn_scales"] = args.learn_scales
+    if args.scale_floor is not None:
+        given = True
+        kw["scale_floor"] = args.scale_floor
+    if preset is None and not given:
+        return None
+    return Stepping(**kw)
+
+
+def _run_options(args: argparse.Namespace) -> tuple[int, int | None, Any, Any]:
+    """(steps, batch, stepping, overlap grid): options first, then the preset, then defaults;
+    ``--batch 0`` means exact expectations (batch None)."""
+    preset = _preset(args)
+    run = preset.run if preset is not None else {}
+    steps = args.steps if args.steps is not None else run.get("steps", 200)
+    batch = args.batch if args.batch is not None else run.get("batch", 0)
+    grid = preset.grid if preset is not None else None
+    return steps, (None if batch == 0 else batch), _stepping(args), grid
+
+
+def _method_params(method: str, given: dict[str, Any], preset: Any) -> dict[str, Any]:
+    """A method's parameters: given on the command line, else the preset's, else defaults."""
+    from ..methods import declared_params
+
+    out = {}
+    for name, (_typ, default, _help) in declared_params(method).items():
+        if given.get(name) is not None:
+            out[name] = given[name]
+        elif preset is not None and name in preset.method_params.get(method, {}):
+            out[name] = preset.method_params[method][name]
+        else:
+            out[name] = default
+    return out
+
+
+def _parse_set(items: list[str]) -> dict[str, dict[str, Any]]:
+    """``--set METHOD.PARAM=VALUE`` items → {method: {param: value}}, each value converted
+    with the parameter's declared type (never evaluated)."""
+    from ..errors import ParameterError
+    from ..methods import NAMES, declared_params
+
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        method, dot, name = key.strip().partition(".")
+        if not sep or not dot or not name:
+            raise ParameterError(f"--set {item!r} must be METHOD.PARAM=VALUE (e.g. sft.eta=0.01)")
+        if method not in NAMES:
+            raise ParameterError(f"--set {item!r}: unknown method {method!r}; known: "
+                                 f"{', '.join(NAMES)}")
+        params = declared_params(method)
+        if name not in params:
+            raise ParameterError(f"--set {item!r}: {method} has no parameter {name!r}; known: "
+                                 f"{', '.join(params) or 'none'}")
+        typ = params[name][0]
+        try:
+            value = _parse_bool(text) if typ is bool else typ(text.strip())
+        except (ValueError, argparse.ArgumentTypeError):
+            raise ParameterError(f"--set {item!r}: {text!r} is not a {typ.__name__}") from None
+        out.setdefault(method, {})[name] = value
+    return out
+
+
+def _density_steps(args: argparse.Namespace, steps: int) -> list[int]:
+    from ..errors import ParameterError
+
+    if args.density_steps is None:
+        return sorted({0, steps // 4, steps // 2, steps})
+    out = []
+    for part in filter(None, (t.strip() for t in args.density_steps.split(","))):
+        try:
+            value = int(part)
+        except ValueError:
+            raise ParameterError(f"--density-steps {args.density_steps!r}: {part!r} is not an "
+                                 "integer") from None
+        if not 0 <= value <= steps:
+            raise ParameterError(f"--density-steps: step {value} must lie in [0, {steps}]")
+        out.append(value)
+    if not out:
+        raise ParameterError("--density-steps: give at least one step")
+    return out
+
+
+def five_report(run: Any) -> str:
+    """The measurements and theory of a five-parameter run (empty for the other runs)."""
+    rep = run.report
+    if not rep:
+        return ""
+    lines = [f"estimator {rep['estimator']}; {rep['stepping_text']}",
+             f"overlap old {rep['overlap_old0']:.4f} -> {rep['overlap_old']:.4f} "
+             f"(drop {rep['drop']:.4f}), new {rep['overlap_new0']:.4f} -> "
+             f"{rep['overlap_new']:.4f} (gain {rep['gain']:.4f}); grid "
+             f"linspace({rep['overlap_grid'][0]:g}, {rep['overlap_grid'][1]:g}, "
+             f"{int(rep['overlap_grid'][2])})",
+             f"old mean moved {run.mu_old[-1] - run.mu_old[0]:+.6f} from its start "
+             f"(max |move| {run.summary()['max_old_move']:.6f} sigma)"]
+    th = rep.get("theory", {})
+    law = th.get("mass_law")
+    if law:
+        line = (f"theory (fkl.em_identity, old responsibilities -> 0): w_T {law['w_T_map']:.6f} "
+                f"by the mass-law map vs simulated {law['w_T_simulated']:.6f} (rel. gap "
+                f"{_fmt_gap(law['relative_gap_map'])})")
+        if "w_T_flow" in law:
+            line += (f"; flow closed form 1 - sqrt((1-w0)^2 + 2 eta m_w T) = "
+                     f"{law['w_T_flow']:.6f} (rel. gap {_fmt_gap(law['relative_gap_flow'])})")
+        lines.append(line)
+        lines.append(f"  largest mean old responsibility E_P[r_o] along the run: "
+                     f"{law['max_mean_old_responsibility']:.2e}")
+    mv = th.get("old_mean_move")
+    if mv:
+        lines.append(f"theory: old-mean move predicted by the exact expected force along the "
+                     f"run {mv['predicted_by_exact_force']:+.6f} vs simulated "
+                     f"{mv['simulated']:+.6f} (rel. gap {_fmt_gap(mv['relative_gap'])})")
+        if "predicted_by_exact_rkl_force" in mv:
+            lines.append(f"  exact reverse-KL misassignment force towards p* along the run: "
+                         f"{mv['predicted_by_exact_rkl_force']:+.6f} (rel. gap "
+                         f"{_fmt_gap(mv['relative_gap_rkl'])})")
+    return "\n".join(lines)
+
+
+def _fmt_gap(gap: float | None) -> str:
+    return "n/a" if gap is None else f"{gap:.2e}"
+
+
+def _density(path: str, runs: list[Any], steps: list[int]) -> bool:
+    from pathlib import Path
+
+    from ..runners.density import figure_density
+    from ..runners.report import MissingPlotExtraError
+
+    try:
+        figure_density(Path(path), runs, steps)
+    except MissingPlotExtraError as exc:
+        _err(f"--density: {exc}")
+        return False
+    except OSError as exc:
+        _err(f"--density {path}: cannot write ({exc.strerror or exc})")
+        return False
+    _progress_line(f"wrote {path}\n")
+    return True
 
 
 def _write_json(path: str, payload: dict[str, Any]) -> bool:
@@ -201,17 +424,19 @@ def _plot(path: str, runs: list[Any]) -> bool:
 
 def _check_outputs(args: argparse.Namespace) -> str | None:
     """Fail early (before computing) on an unwritable --json/--plot target or no matplotlib."""
-    for opt, path in (("--json", args.json_path), ("--plot", getattr(args, "plot", None))):
+    for opt, path in (("--json", args.json_path), ("--plot", getattr(args, "plot", None)),
+                      ("--density", getattr(args, "density", None))):
         message = output_error(opt, path, "file")
         if message is not None:
             return message
-    if getattr(args, "plot", None) is not None:
-        from ..runners.report import MissingPlotExtraError, require_matplotlib
+    for opt in ("plot", "density"):
+        if getattr(args, opt, None) is not None:
+            from ..runners.report import MissingPlotExtraError, require_matplotlib
 
-        try:
-            require_matplotlib()
-        except MissingPlotExtraError as exc:
-            return f"--plot: {exc}"
+            try:
+                require_matplotlib()
+            except MissingPlotExtraError as exc:
+                return f"--{opt}: {exc}"
     return None
 
 
@@ -257,14 +482,30 @@ def _cmd_method(args: argparse.Namespace) -> int:
     if problem_msg is not None:
         _err(problem_msg)
         return EXIT_USAGE
-    params = {name: getattr(args, dest) for name, dest in args.param_dests.items()}
+    from ..errors import ParameterError
+    from ..methods import FIVE_PARAMETER
+
+    given = {name: getattr(args, dest) for name, dest in args.param_dests.items()}
+    params = _method_params(args.method, given, _preset(args))
     problem = _problem(args)  # a ParameterError is a usage error (cli.main)
-    run = _run_with_progress(f"{args.method}", args.steps, lambda: get(args.method).run(
-        problem, steps=args.steps, seed=args.seed, batch=args.batch, **params))
+    steps, batch, stepping, grid = _run_options(args)
+    five: dict[str, Any] = {}
+    if stepping is not None or grid is not None:
+        if args.method not in FIVE_PARAMETER:
+            raise ParameterError(f"stepping options and presets are supported by "
+                                 f"{', '.join(FIVE_PARAMETER)}, not {args.method}")
+        five = {"stepping": stepping, "grid": grid}
+    density_steps = _density_steps(args, steps) if args.density is not None else []
+    run = _run_with_progress(f"{args.method}", steps, lambda: get(args.method).run(
+        problem, steps=steps, seed=args.seed, batch=batch, **five, **params))
     print(trajectory_summary(run))
+    if run.report:
+        print(five_report(run))
     if args.json_path is not None and not _write_json(args.json_path, run.as_dict()):
         return EXIT_USAGE
     if args.plot is not None and not _plot(args.plot, [run]):
+        return EXIT_USAGE
+    if args.density is not None and not _density(args.density, [run], density_steps):
         return EXIT_USAGE
     return EXIT_OK
 
@@ -273,31 +514,63 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     import time
 
     from ..errors import ParameterError
-    from ..methods import NAMES, compare, comparison_json, format_table
+    from ..methods import DEFAULT_COMPARE, NAMES, compare, comparison_json, format_table
 
     problem_msg = _check_outputs(args)
     if problem_msg is not None:
         _err(problem_msg)
         return EXIT_USAGE
     problem = _problem(args)  # a ParameterError is a usage error (cli.main)
-    names = list(NAMES) if args.methods is None else args.methods
+    preset = _preset(args)
+    steps, batch, stepping, grid = _run_options(args)
+    if args.methods is not None:
+        names = args.methods
+    elif preset is not None:
+        names = list(preset.method_params)
+    else:
+        names = list(DEFAULT_COMPARE)
     for name in names:  # refused before any (long) run
         if name not in NAMES:
             raise ParameterError(f"unknown method {name!r}; known: {', '.join(NAMES)}")
+    overrides = _parse_set(args.set_params)
+    for name in overrides:
+        if name not in names:
+            raise ParameterError(f"--set given for {name!r}, which is not being compared")
+    five: dict[str, Any] = {} if stepping is None and grid is None else {
+        "stepping": stepping, "grid": grid}
+    density_steps = _density_steps(args, steps) if args.density is not None else []
     runs = []
     for i, name in enumerate(names):
         label = f"[{i + 1}/{len(names)}] {name}"
         t0 = time.perf_counter()
-        runs.extend(_run_with_progress(label, args.steps, lambda name=name: compare(
-            problem, steps=args.steps, seed=args.seed, batch=args.batch, methods=[name])))
+        params = {}
+        if preset is not None or name in overrides:
+            params = {name: {**_method_params(name, {}, preset), **overrides.get(name, {})}}
+        runs.extend(_run_with_progress(label, steps, lambda name=name, params=params: compare(
+            problem, steps=steps, seed=args.seed, batch=batch, methods=[name], params=params,
+            **five)))
         STATUS.line(f"{label} done ({time.perf_counter() - t0:.1f} s)")
     print(format_table(runs))
-    payload = comparison_json(runs, steps=args.steps, seed=args.seed, batch=args.batch)
+    payload = comparison_json(runs, steps=steps, seed=args.seed, batch=batch)
     if args.json_path is not None and not _write_json(args.json_path, payload):
         return EXIT_USAGE
     if args.plot is not None and not _plot(args.plot, runs):
         return EXIT_USAGE
+    if args.density is not None and not _density(args.density, runs, density_steps):
+        return EXIT_USAGE
     return EXIT_OK
+
+
+def _cmd_simulate_root(args: argparse.Namespace) -> int:
+    """``simulate --list-presets`` (and ``simulate`` without an experiment: a usage error)."""
+    if args.list_presets:
+        from ..training.presets import format_presets
+
+        print(format_presets())
+        return EXIT_OK
+    _err("simulate: choose an experiment (replay, or a method: "
+         f"{', '.join(SIMULATE_ALIASES)}), or give --list-presets")
+    return EXIT_USAGE
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:

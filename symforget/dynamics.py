@@ -14,7 +14,9 @@ Means move by :math:`\dot\mu = -\partial_\mu L` unless frozen with ``free``.
 Five-parameter training states θ = (w, μo, σo, μn, σn) with learned or fixed scales, raw
 (clipped) or logit weight steps and per-parameter learning-rate multipliers: :class:`Stepping`
 and :func:`descend_state` (from :mod:`symforget.training.stepping`; the estimators they step
-along are in :mod:`symforget.training.estimators`).
+along are in :mod:`symforget.training.estimators`); K-component students as a
+:class:`~symforget.kmix.Mixture` stepped along the exact KL gradient: :func:`descend_mixture`
+(:mod:`symforget.training.kstate`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from . import model
 from .errors import ParameterError, SymforgetError
 from .numeric import validate as V
 from .numeric.progress import report_steps
+from .training.kstate import descend_mixture
 from .training.stepping import PARAM_NAMES, Stepping
 from .training.stepping import descend as descend_state
 
@@ -44,6 +47,7 @@ __all__ = [
     "PARAM_NAMES",
     "Stepping",
     "descend_state",
+    "descend_mixture",
 ]
 
 Param = Literal["raw", "logit"]

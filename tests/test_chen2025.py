@@ -136,6 +136,12 @@ def test_cli_preset_and_override(capsys):
     assert "theory (fkl.em_identity" in out and "drop 0.0209" in out
 
 
+def test_cli_rkl_pathwise_estimator(capsys):
+    rc, out, _ = _cli(capsys, "simulate", "rkl", "--preset", "chen2025", "--estimator",
+                      "pathwise", "--steps", "20")
+    assert rc == 0 and "estimator pathwise" in out
+
+
 def test_cli_compare_preset_with_set(capsys):
     rc, out, _ = _cli(capsys, "compare", "--preset", "chen2025", "--steps", "10",
                       "--set", "sft.eta=0.01", "--set", "chen-rl.beta=0.2")
@@ -153,6 +159,10 @@ def test_cli_compare_preset_with_set(capsys):
     (("simulate", "sft", "--clip", "0.1,0.5"), "only used with weight_param='raw'"),
     (("simulate", "sdft", "--learn-scales"), "supported by sft, rkl, chen-rl"),
     (("simulate", "sdft", "--sigma-new-star", "0.5"), "one shared sigma"),
+    (("simulate", "sft", "--estimator", "score", "--batch", "10"), "not available for sft"),
+    (("simulate", "sft", "--preset", "chen2025", "--estimator", "exact"), "drop the batch"),
+    (("simulate", "rkl", "--estimator", "pathwise"), "give a batch"),
+    (("compare", "--preset", "chen2025", "--estimator", "exact"), "simulate METHOD"),
 ])
 def test_cli_usage_errors(capsys, argv, msg):
     rc, _, err = _cli(capsys, *argv)

@@ -60,6 +60,15 @@ def test_rkl_score_unbiased():
     assert np.all(_within(m, exact))
 
 
+def test_rkl_pathwise_unbiased_and_less_variable_for_the_means():
+    exact = E.rkl_exact(TH, TGT)
+    rng = np.random.default_rng(15)
+    m = _batch_means(lambda r: E.rkl_pathwise(r, 200, TH, TGT), 400, rng)
+    assert np.all(_within(m, exact))
+    s = _batch_means(lambda r: E.rkl_score(r, 200, TH, TGT), 400, rng)
+    assert m[:, 1].var() < s[:, 1].var() and m[:, 2].var() < s[:, 2].var()
+
+
 def test_chen_expectation_matches_independent_quadrature():
     got = E.chen_expectation(TH, TGT, 0.1)
     w, mo, so, mn, sn = TH
@@ -109,3 +118,5 @@ def test_estimator_choice_errors():
         E.estimator("mc", batch=None, data=(0.0, 1.0))
     with pytest.raises(Exception, match="needs beta"):
         E.estimator("chen", batch=10, target=TGT)
+    with pytest.raises(Exception, match="no beta"):
+        E.estimator("pathwise", batch=10, target=TGT, beta=0.1)

@@ -28,7 +28,8 @@ SIMULATE_ALIASES = {"sft": "sft", "rkl": "rkl", "sft-replay": "replay", "sdft": 
 _COMMON = {"alpha", "delta", "mu_old_star", "mu_new_star", "sigma", "w0", "mu_old0", "mu_new0",
            "steps", "seed", "batch", "json", "plot", "help", "sigma_old_star", "sigma_new_star",
            "s_old0", "s_new0", "preset", "clip", "lr_scale", "weight_param", "learn_scales",
-           "fixed_scales", "scale_floor", "density", "density_steps", "set", "list_presets"}
+           "fixed_scales", "scale_floor", "density", "density_steps", "set", "list_presets",
+           "estimator"}
 #: the Problem fields settable from the command line (and by a preset)
 _PROBLEM_FIELDS = ("alpha", "sigma", "w0", "mu_old_star", "mu_new_star", "mu_old0", "mu_new0",
                    "sigma_old_star", "sigma_new_star", "s_old0", "s_new0")
@@ -100,6 +101,10 @@ def _add_problem_options(p: argparse.ArgumentParser) -> None:
                    help="per-parameter learning-rate multipliers, NAME in w, mu_old, "
                         "sigma_old, mu_new, sigma_new (e.g. mu_old=0.005,sigma_old=0.005,"
                         "w=0.005)")
+    s.add_argument("--estimator", default=None,
+                   choices=("exact", "mc", "score", "pathwise", "chen"),
+                   help="gradient estimator (default: exact with --batch 0, else mc for sft, "
+                        "score for rkl, chen for chen-rl; rkl also takes pathwise)")
     s.add_argument("--scale-floor", type=float, default=None,
                    help="floor of learned scales (default: a scale reaching <= 0 is an error)")
     s.add_argument("--density", metavar="FILE.png", default=None,
@@ -490,11 +495,11 @@ def _cmd_method(args: argparse.Namespace) -> int:
     problem = _problem(args)  # a ParameterError is a usage error (cli.main)
     steps, batch, stepping, grid = _run_options(args)
     five: dict[str, Any] = {}
-    if stepping is not None or grid is not None:
+    if stepping is not None or grid is not None or args.estimator is not None:
         if args.method not in FIVE_PARAMETER:
-            raise ParameterError(f"stepping options and presets are supported by "
+            raise ParameterError(f"stepping options, estimators and presets are supported by "
                                  f"{', '.join(FIVE_PARAMETER)}, not {args.method}")
-        five = {"stepping": stepping, "grid": grid}
+        five = {"stepping": stepping, "grid": grid, "estimator": args.estimator}
     density_steps = _density_steps(args, steps) if args.density is not None else []
     run = _run_with_progress(f"{args.method}", steps, lambda: get(args.method).run(
         problem, steps=steps, seed=args.seed, batch=batch, **five, **params))
@@ -538,6 +543,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             raise ParameterError(f"--set given for {name!r}, which is not being compared")
     five: dict[str, Any] = {} if stepping is None and grid is None else {
         "stepping": stepping, "grid": grid}
+    if args.estimator is not None:
+        raise ParameterError("compare: --estimator names one method's estimator; use "
+                             "simulate METHOD --estimator NAME")
     density_steps = _density_steps(args, steps) if args.density is not None else []
     runs = []
     for i, name in enumerate(names):

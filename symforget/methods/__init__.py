@@ -126,14 +126,15 @@ def declared_params(name: str) -> dict[str, tuple[type, Any, str]]:
 def compare(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None,
             methods: str | Sequence[str] | None = None,
             params: Mapping[str, Mapping[str, Any]] | None = None,
-            stepping: Any = None, grid: tuple[float, float, int] | None = None
-            ) -> list[MethodRun]:
+            stepping: Any = None, grid: tuple[float, float, int] | None = None,
+            estimator: Mapping[str, str] | None = None) -> list[MethodRun]:
     """Run ``methods`` (default: :data:`DEFAULT_COMPARE`, in that order) on ``problem``.
 
     ``methods`` is a method name or a sequence of them. ``params`` optionally overrides method
     parameters, ``{method: {name: value}}``; every method otherwise uses its PARAMS defaults.
     ``stepping`` (a :class:`symforget.training.stepping.Stepping`) and ``grid`` (overlap grid)
-    select the five-parameter runs, available for :data:`FIVE_PARAMETER`.
+    select the five-parameter runs, available for :data:`FIVE_PARAMETER`; ``estimator``
+    optionally names an estimator per method, ``{method: name}``.
     A bad argument or a method that cannot run (e.g. no finite-batch version) raises
     ParameterError naming the parameter.
     """
@@ -170,6 +171,11 @@ def compare(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = 
         if not isinstance(overrides, Mapping):
             raise ParameterError(f"params[{name!r}]={overrides!r} must be a mapping "
                                  "{name: value}")
+    est = dict(estimator or {})
+    for name in est:
+        if name not in names or name not in FIVE_PARAMETER:
+            raise ParameterError(f"estimator given for {name!r}, which is not a compared "
+                                 f"five-parameter method ({', '.join(FIVE_PARAMETER)})")
     five: dict[str, Any] = {}
     if stepping is not None or grid is not None:
         other = [n for n in names if n not in FIVE_PARAMETER]
@@ -178,6 +184,7 @@ def compare(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = 
                                  f"{', '.join(FIVE_PARAMETER)} only, not {', '.join(other)}")
         five = {"stepping": stepping, "grid": grid}
     return [get(name).run(problem, steps=steps, seed=seed, batch=batch, **five,
+                          **({"estimator": est[name]} if name in est else {}),
                           **extra.get(name, {}))
             for name in names]
 

@@ -43,7 +43,7 @@ PARAMS: dict[str, tuple[type, Any, str]] = {
 
 def run(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None,
         stepping: Any = None, grid: tuple[float, float, int] | None = None,
-        **params: Any) -> MethodRun:
+        estimator: str | None = None, **params: Any) -> MethodRun:
     """Run chen-rl: B draws per step (``batch``), or the estimator's expectation (None)."""
     p = check_known(NAME, params, PARAMS)
     eta = check_eta(p["eta"])
@@ -54,4 +54,4 @@ def run(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None
         raise ParameterError(f"problem must be a Problem, not {type(problem).__name__}")
     return five_run(NAME, problem, {"eta": eta, "beta": beta, "batch": batch, "seed": seed},
                     eta=eta, steps=steps, seed=seed, batch=batch, stepping=stepping, beta=beta,
-                    grid=grid)
+                    grid=grid, estimator=estimator)

@@ -53,19 +53,21 @@ def rkl_step(problem: Problem, theta: np.ndarray, eta: float) -> np.ndarray:
 
 def run(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None,
         stepping: Any = None, grid: tuple[float, float, int] | None = None,
-        **params: Any) -> MethodRun:
+        estimator: str | None = None, **params: Any) -> MethodRun:
     """Run RKL (population gradient descent, or REINFORCE SGD with ``batch`` draws/step).
 
-    With ``stepping``, an overlap ``grid`` or component scales: the five-parameter run
-    (:func:`symforget.methods.sft.five_run`), estimator ``exact`` or ``score``.
+    With ``stepping``, an overlap ``grid``, an ``estimator`` or component scales: the
+    five-parameter run (:func:`symforget.methods.sft.five_run`), estimator ``exact``,
+    ``score`` (default with a batch) or ``pathwise``.
     """
     p = check_known(NAME, params, PARAMS)
     eta = check_eta(p["eta"])
     steps = check_steps(steps)
     batch = check_batch(batch)
-    if wants_five(problem, stepping, grid):
+    if wants_five(problem, stepping, grid, estimator):
         return five_run(NAME, problem, {"eta": eta, "batch": batch, "seed": seed}, eta=eta,
-                        steps=steps, seed=seed, batch=batch, stepping=stepping, grid=grid)
+                        steps=steps, seed=seed, batch=batch, stepping=stepping, grid=grid,
+                        estimator=estimator)
     th0 = problem.theta0
     if batch is None:
         theta = dynamics.gradient_descent(_objective(problem), th0, eta, steps,

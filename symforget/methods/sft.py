@@ -81,24 +81,26 @@ def record_index(steps: int) -> np.ndarray:
 
 def five_run(name: str, problem: Problem, params: dict[str, Any], *, eta: float, steps: int,
              seed: int, batch: int | None, stepping: Any, beta: float | None = None,
-             grid: tuple[float, float, int] | None = None) -> MethodRun:
+             grid: tuple[float, float, int] | None = None,
+             estimator: str | None = None) -> MethodRun:
     """A MethodRun of the five-parameter state θ = (w, μo, σo, μn, σn)
     (:func:`symforget.training.runs.run_five`): learned or fixed scales, the stepping
     conventions of ``stepping``, measurements and theory in ``MethodRun.report``."""
     from ..training.runs import run_five
 
     states, report = run_five(name, problem, eta=eta, steps=steps, seed=seed, batch=batch,
-                              stepping=stepping, beta=beta, grid=grid)
+                              stepping=stepping, beta=beta, grid=grid, estimator=estimator)
     idx = record_index(steps)
     th = states[idx]
     return MethodRun(name, problem, params, idx, th[:, 0], th[:, 1], th[:, 3], th[:, 2],
                      th[:, 4], report=report)
 
 
-def wants_five(problem: Problem, stepping: Any, grid: Any) -> bool:
-    """Whether a run takes the five-parameter path: stepping conventions or an overlap grid
-    given, or a problem with component scales."""
-    return stepping is not None or grid is not None or problem.general
+def wants_five(problem: Problem, stepping: Any, grid: Any, estimator: Any = None) -> bool:
+    """Whether a run takes the five-parameter path: stepping conventions, an overlap grid or
+    an estimator given, or a problem with component scales."""
+    return (stepping is not None or grid is not None or estimator is not None
+            or problem.general)
 
 
 def make_run(name: str, problem: Problem, params: dict[str, Any], theta: np.ndarray) -> MethodRun:
@@ -151,20 +153,21 @@ def sft_step(problem: Problem, theta: np.ndarray, eta: float) -> np.ndarray:
 
 def run(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None,
         stepping: Any = None, grid: tuple[float, float, int] | None = None,
-        **params: Any) -> MethodRun:
+        estimator: str | None = None, **params: Any) -> MethodRun:
     """Run SFT (population gradient descent, or finite-batch SGD with ``batch`` draws/step).
 
-    With ``stepping`` (a :class:`symforget.training.stepping.Stepping`), an overlap ``grid`` or
-    a problem with component scales, the five-parameter run (:func:`five_run`): training data
-    P_new = N(μn*, σn*²), estimator ``exact`` or ``mc``.
+    With ``stepping`` (a :class:`symforget.training.stepping.Stepping`), an overlap ``grid``,
+    an ``estimator`` or a problem with component scales, the five-parameter run
+    (:func:`five_run`): training data P_new = N(μn*, σn*²), estimator ``exact`` or ``mc``.
     """
     p = check_known(NAME, params, PARAMS)
     eta = check_eta(p["eta"])
     steps = check_steps(steps)
     batch = check_batch(batch)
-    if wants_five(problem, stepping, grid):
+    if wants_five(problem, stepping, grid, estimator):
         return five_run(NAME, problem, {"eta": eta, "batch": batch, "seed": seed}, eta=eta,
-                        steps=steps, seed=seed, batch=batch, stepping=stepping, grid=grid)
+                        steps=steps, seed=seed, batch=batch, stepping=stepping, grid=grid,
+                        estimator=estimator)
     th0 = problem.theta0
     if batch is None:
         obj = dynamics.fkl_objective(problem.mu_new_star, sigma=problem.sigma)

@@ -20,6 +20,12 @@ Every estimator returns a *descent* direction ĝ ≈ ∇_θ L (five entries):
 ``score``
     reverse KL, score-function (REINFORCE) estimator on B draws of q:
     ĝ = mean_i ∇log q(x_i) log(q/p*)(x_i), x_i ∼ q_θ — unbiased.
+``pathwise``
+    reverse KL, reparametrised (pathwise) Monte Carlo on B draws of q: draw the component c_i
+    (old with probability w) and x_i = μ_{c_i} + σ_{c_i} ε_i; with f = log(q/p*),
+    ĝ_w = mean_i f(x_i)(1[c_i = o]/w − 1[c_i = n]/(1 − w)) (the discrete choice has no path),
+    ĝ_{μ_c} = mean_i 1[c_i = c] f'(x_i), ĝ_{σ_c} = mean_i 1[c_i = c] f'(x_i) ε_i — unbiased
+    (the explicit θ-dependence of f integrates to zero: E_q[∇_θ log q] = 0).
 ``chen``
     Chen et al. 2025's on-policy variant (written from its definition in their
     ``simulation/run.py``): draws x_i ∼ φ_n from the student's *new component only*, a reward
@@ -48,6 +54,7 @@ from ..errors import ParameterError, SymforgetError
 from .stepping import check_state
 
 __all__ = ["ESTIMATORS", "Target", "score5", "grad_q_over_new", "fkl_mc", "rkl_score",
+           "rkl_pathwise",
            "chen_terms", "chen_sampled", "chen_expectation", "fkl_exact", "rkl_exact",
            "estimator"]
 
@@ -58,6 +65,8 @@ ESTIMATORS: dict[str, str] = {
     "exact": "exact expectations (population map; --batch 0)",
     "mc": "plain Monte Carlo: B draws of the training data, -mean grad log q (forward KL)",
     "score": "score function / REINFORCE: B draws of q, mean grad log q * log(q/p*) (reverse KL)",
+    "pathwise": "reparametrised Monte Carlo: B draws x = mu_c + sigma_c eps of q, the x-derivative "
+                "of log(q/p*) (reverse KL; the weight by the component choice's score)",
     "chen": "Chen et al. 2025 on-policy variant: B draws of the new component, reward "
             "log(p_new/(beta q_new)), importance weight q/q_new, no baseline",
 }
@@ -158,6 +167,32 @@ def rkl_score(rng: np.random.Generator, batch: int, state: Any, target: Target) 
     return score5(xs, th) * (lq - lp)[:, None]
 
 
+def _dlog_mix(x: np.ndarray, w: float, m0: float, s0: float, m1: float, s1: float
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """(log f, d/dx log f) of f = w N(m0, s0²) + (1 − w) N(m1, s1²) at x (log space)."""
+    l0 = np.log(w) + _lnorm(x, m0, s0)
+    l1 = np.log1p(-w) + _lnorm(x, m1, s1)
+    lf = np.logaddexp(l0, l1)
+    r0 = np.exp(l0 - lf)
+    return lf, -r0 * (x - m0) / s0 ** 2 - (1.0 - r0) * (x - m1) / s1 ** 2
+
+
+def rkl_pathwise(rng: np.random.Generator, batch: int, state: Any, target: Target
+                 ) -> np.ndarray:
+    """Per-sample terms of the ``pathwise`` estimator of ∇KL(q ‖ p*), shape (batch, 5)."""
+    th = check_state(state)
+    old = rng.random(batch) < th[0]
+    eps = rng.standard_normal(batch)
+    xs = np.where(old, th[1] + th[2] * eps, th[3] + th[4] * eps)
+    lq, dq = _dlog_mix(xs, th[0], th[1], th[2], th[3], th[4])
+    lp, dp = _dlog_mix(xs, target.alpha, target.mu_old, target.sigma_old, target.mu_new,
+                       target.sigma_new)
+    f, df = lq - lp, dq - dp
+    o, n = old.astype(np.float64), (~old).astype(np.float64)
+    return np.stack([f * (o / th[0] - n / (1.0 - th[0])), o * df, o * df * eps, n * df,
+                     n * df * eps], axis=-1)
+
+
 def chen_terms(xs: Any, state: Any, target: Target, beta: float) -> np.ndarray:
     """Per-sample *descent* terms −R(x) ∇q(x)/((1−w)φ_n(x)), shape (n, 5)."""
     th = check_state(state)
@@ -220,8 +255,8 @@ def estimator(name: str, *, batch: int | None, data: tuple[float, float] | None 
     if target is None:
         raise ParameterError(f"estimator {name!r} needs a target")
     if beta is not None:
-        if name == "score":
-            raise ParameterError("the 'score' estimator is for the reverse KL (no beta)")
+        if name in ("score", "pathwise"):
+            raise ParameterError(f"the {name!r} estimator is for the reverse KL (no beta)")
         if name == "exact":
             return lambda th, rng: chen_expectation(th, target, beta)
         return lambda th, rng: chen_sampled(rng, b, th, target, beta).mean(axis=0)
@@ -229,4 +264,6 @@ def estimator(name: str, *, batch: int | None, data: tuple[float, float] | None 
         raise ParameterError("the 'chen' estimator needs beta")
     if name == "exact":
         return lambda th, rng: rkl_exact(th, target)
+    if name == "pathwise":
+        return lambda th, rng: rkl_pathwise(rng, b, th, target).mean(axis=0)
     return lambda th, rng: rkl_score(rng, b, th, target).mean(axis=0)

@@ -23,10 +23,31 @@ from . import estimators as E
 from . import measures as M
 from .stepping import Stepping, descend
 
-__all__ = ["SAMPLED", "run_five", "theory"]
+__all__ = ["SAMPLED", "ALLOWED", "choose_estimator", "run_five", "theory"]
 
-#: the sampled estimator of each five-parameter method (``exact`` when batch is None)
+#: the default sampled estimator of each five-parameter method (``exact`` when batch is None)
 SAMPLED: dict[str, str] = {"sft": "mc", "rkl": "score", "chen-rl": "chen"}
+#: the estimators each five-parameter method can step along
+ALLOWED: dict[str, tuple[str, ...]] = {"sft": ("exact", "mc"),
+                                       "rkl": ("exact", "score", "pathwise"),
+                                       "chen-rl": ("exact", "chen")}
+
+
+def choose_estimator(method: str, batch: int | None, estimator: str | None) -> str:
+    """The estimator of a run: ``estimator`` if given (checked against :data:`ALLOWED` and the
+    batch: ``exact`` takes no batch, the sampled ones need one), else ``exact`` without a batch
+    and :data:`SAMPLED` with one."""
+    if estimator is None:
+        return "exact" if batch is None else SAMPLED[method]
+    if estimator not in ALLOWED[method]:
+        raise ParameterError(f"estimator={estimator!r} is not available for {method}; choose "
+                             f"one of {', '.join(ALLOWED[method])}")
+    if estimator == "exact" and batch is not None:
+        raise ParameterError(f"estimator 'exact' uses expectations: drop the batch ({batch}) "
+                             "or give batch 0 on the command line")
+    if estimator != "exact" and batch is None:
+        raise ParameterError(f"estimator {estimator!r} draws samples: give a batch >= 1")
+    return estimator
 
 
 def _grad(method: str, estimator: str, problem: Any, batch: int | None,
@@ -99,19 +120,19 @@ def theory(method: str, problem: Any, stepping: Stepping, eta: float, states: np
 
 def run_five(method: str, problem: Any, *, eta: float, steps: int, seed: int,
              batch: int | None, stepping: Stepping | None, beta: float | None = None,
-             grid: tuple[float, float, int] | None = None,
-             with_theory: bool = True) -> tuple[np.ndarray, dict[str, Any]]:
+             grid: tuple[float, float, int] | None = None, with_theory: bool = True,
+             estimator: str | None = None) -> tuple[np.ndarray, dict[str, Any]]:
     """Run ``method`` on the five-parameter state from ``problem.state0``.
 
     Returns the trajectory θ_t, t = 0..steps (shape (steps + 1, 5)), and a report: the
-    estimator's name (``exact`` when ``batch`` is None, else :data:`SAMPLED`), the stepping,
+    estimator's name (:func:`choose_estimator`), the stepping,
     the overlaps with gain/drop on ``grid``, and (``with_theory``) :func:`theory`.
     """
     st = Stepping() if stepping is None else stepping
     if not isinstance(st, Stepping):
         raise ParameterError(f"stepping={stepping!r} must be a "
                              "symforget.training.stepping.Stepping")
-    name = "exact" if batch is None else SAMPLED[method]
+    name = choose_estimator(method, batch, estimator)
     grad = _grad(method, name, problem, batch, beta)
     states = descend(grad, problem.state0, eta, steps, st, np.random.default_rng(seed))
     report: dict[str, Any] = {"estimator": name, "stepping": st.as_dict(),

@@ -11,7 +11,9 @@ here. Measured there:
   lr 0.01: 0.750000 0.740189 0.730735 0.721602 0.712760.
   Seed-to-seed spread over 20 seeds: sd ≤ 3.8e-6 (lr 0.15) and ≤ 2.5e-7 (lr 0.01) at every step.
   Final drop 0.2900 / gain 0.9679 (lr 0.15) and 0.0209 / 0.4350 (lr 0.01); initial overlaps
-  0.802592 (old), 0.032135 (new).
+  0.802592 (old), 0.032135 (new). Their figure (``--gain_thresholds 0.9``) shows lr 0.15 at the
+  first step with gain >= 0.9: step 83, drop 0.1235, gain 0.9049; lr 0.01 never gets there.
+  Their on-policy run in the script's order reaches gain 0.9 at step 124 (drop 0.0267).
 * their on-policy variant (``fit_reinforce``, lr 0.01), π1 after 200 steps over seeds 0..199:
   median 0.66227, 5 %/95 % quantiles 0.62459/0.66468, min 0.00100 (one seed collapses to the
   clip), max 0.66554; seeds 0..19: mean 0.65177, sd 0.02593, min 0.55434, max 0.66481.
@@ -52,7 +54,13 @@ def test_forward_kl_overlaps_drop_and_gain():
     assert rep["overlap_new0"] == pytest.approx(0.032135, abs=1e-6)
     assert rep["drop"] == pytest.approx(0.2900, abs=5e-4)
     assert rep["gain"] == pytest.approx(0.9679, abs=5e-4)
+    # their figure (--gain_thresholds 0.9): first step with gain >= 0.9 is 83 (list index 82),
+    # Drop 0.1235, Gain 0.9049
+    assert rep["at_gain_0.9"]["step"] == 83
+    assert rep["at_gain_0.9"]["drop"] == pytest.approx(0.1235, abs=5e-4)
+    assert rep["at_gain_0.9"]["gain"] == pytest.approx(0.9049, abs=5e-4)
     rep = _run("sft", batch=1000, eta=0.01).report
+    assert rep["at_gain_0.9"]["step"] is None
     assert rep["drop"] == pytest.approx(0.0209, abs=5e-4)
     assert rep["gain"] == pytest.approx(0.4350, abs=1e-3)
 

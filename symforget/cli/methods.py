@@ -348,6 +348,7 @@ def five_report(run: Any) -> str:
              f"{rep['overlap_new']:.4f} (gain {rep['gain']:.4f}); grid "
              f"linspace({rep['overlap_grid'][0]:g}, {rep['overlap_grid'][1]:g}, "
              f"{int(rep['overlap_grid'][2])})",
+             _at_gain_line(rep.get("at_gain_0.9")),
              f"old mean moved {run.mu_old[-1] - run.mu_old[0]:+.6f} from its start "
              f"(max |move| {run.summary()['max_old_move']:.6f} sigma)"]
     th = rep.get("theory", {})
@@ -372,6 +373,13 @@ def five_report(run: Any) -> str:
                          f"{mv['predicted_by_exact_rkl_force']:+.6f} (rel. gap "
                          f"{_fmt_gap(mv['relative_gap_rkl'])})")
     return "\n".join(lines)
+
+
+def _at_gain_line(at: dict[str, Any] | None) -> str:
+    if not at or at["step"] is None:
+        return "gain never reaches 0.9 (Chen et al.'s figure shows the last step then)"
+    return (f"first step with gain >= 0.9 (Chen et al.'s figure): {at['step']}, drop "
+            f"{at['drop']:.4f}, gain {at['gain']:.4f}")
 
 
 def _fmt_gap(gap: float | None) -> str:

@@ -27,7 +27,8 @@ import numpy as np
 
 from ..errors import ParameterError
 
-__all__ = ["DEFAULT_GRID", "overlaps", "overlap_series", "mass_law_flow", "mass_law_map",
+__all__ = ["DEFAULT_GRID", "overlaps", "overlap_series", "at_gain", "mass_law_flow",
+           "mass_law_map",
            "old_responsibility"]
 
 #: overlap grid (lo, hi, points) when a run states none: wide and fine
@@ -68,6 +69,21 @@ def overlaps(states: np.ndarray, target: Any,
     return {"overlap_old0": float(o[0]), "overlap_new0": float(n[0]),
             "overlap_old": float(o[1]), "overlap_new": float(n[1]),
             "drop": float(o[0] - o[1]), "gain": float(n[1] - n[0])}
+
+
+def at_gain(states: np.ndarray, target: Any, threshold: float = 0.9,
+            grid: tuple[float, float, int] | None = None) -> dict[str, Any]:
+    """The first step t ≥ 1 whose gain reaches ``threshold`` (None if none does) with the drop
+    and gain there — what Chen et al.'s figure shows (``--gain_thresholds 0.9``)."""
+    th = np.atleast_2d(np.asarray(states, dtype=np.float64))
+    o, n = overlap_series(th, target, grid)
+    gain, drop = n - n[0], o[0] - o
+    hit = np.nonzero(gain[1:] >= threshold)[0]
+    if not len(hit):
+        return {"threshold": float(threshold), "step": None, "drop": None, "gain": None}
+    t = int(hit[0]) + 1
+    return {"threshold": float(threshold), "step": t, "drop": float(drop[t]),
+            "gain": float(gain[t])}
 
 
 def mass_law_flow(w0: float, rate: float, t: Any) -> np.ndarray:

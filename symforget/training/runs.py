@@ -138,6 +138,7 @@ def run_five(method: str, problem: Any, *, eta: float, steps: int, seed: int,
     report: dict[str, Any] = {"estimator": name, "stepping": st.as_dict(),
                               "stepping_text": st.describe()}
     report.update(M.overlaps(states, problem.target, grid))
+    report["at_gain_0.9"] = M.at_gain(states, problem.target, 0.9, grid)
     report["overlap_grid"] = list(M.DEFAULT_GRID if grid is None else grid)
     if with_theory:
         report["theory"] = theory(method, problem, st, eta, states, beta)

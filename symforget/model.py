@@ -67,7 +67,7 @@ def bhattacharyya(delta: Any, *, ratio: Any = 1.0) -> np.ndarray:
     ``delta`` is the Mahalanobis separation (any sign; only Δ² matters).
     Claim ``gauss.closed_forms``. Domain: every finite Δ; correctly rounded up to a relative
     error of a few ulps of Δ²/8 (so ~1e-16·Δ²/8 relative), and 0.0 once
-    :math:`e^{-\Delta^2/8}` is below the smallest double (|Δ| > 77.2).
+    :math:`e^{-\Delta^2/8}` is below the smallest double (\|Δ\| > 77.2).
 
     >>> float(bhattacharyya(0.0))
     1.0
@@ -87,14 +87,14 @@ def bhattacharyya(delta: Any, *, ratio: Any = 1.0) -> np.ndarray:
 def kl_gauss(delta: Any) -> np.ndarray:
     r""":math:`\mathrm{KL}(\varphi_a\Vert\varphi_b) = \Delta^2/2` (claim ``gauss.closed_forms``).
 
-    Domain |Δ| ≤ 1.8e154 (beyond, Δ²/2 overflows: :class:`PrecisionError`); correctly rounded."""
+    Domain \|Δ\| ≤ 1.8e154 (beyond, Δ²/2 overflows: :class:`PrecisionError`); correctly rounded."""
     return _closed("kl", delta)
 
 
 def chi2_gauss(delta: Any) -> np.ndarray:
     r""":math:`\chi^2(\varphi_a\Vert\varphi_b) = e^{\Delta^2} - 1` (``gauss.closed_forms``).
 
-    Domain |Δ| ≤ 26.64 (beyond, the value overflows: :class:`PrecisionError`); relative error a
+    Domain \|Δ\| ≤ 26.64 (beyond, the value overflows: :class:`PrecisionError`); relative error a
     few ulps of Δ² (``expm1``, so accurate at small Δ too)."""
     return _closed("chi2", delta)
 

@@ -118,7 +118,7 @@ def expect(
         Working precision in decimal digits.
     rtol : float, optional
         Refuse (``PrecisionError``) if an error estimate exceeds
-        ``rtol · max(|value|, 1e-6·scale, 10**(-dps/2))``, where scale is the largest |entry|.
+        ``rtol · max(|value|, 1e-6·scale, 10**(-dps/2))``, where scale is the largest ``|entry|``.
         Default ``rtol = 10**(-dps/2)``.
     """
     if len(params) != len(spec.params):

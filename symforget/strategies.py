@@ -461,10 +461,10 @@ def grid_means(k: int, max_spread: float = 12.0) -> SearchStrategy[tuple[float, 
 
 
 def shifts(max_abs: float = 2.0**40) -> SearchStrategy[float]:
-    r"""A translation S with |S| ≤ ``max_abs`` on the grid of :func:`grid_means`.
+    r"""A translation S with \|S\| ≤ ``max_abs`` on the grid of :func:`grid_means`.
 
     S is a multiple of the grid spacing with at most 48 significant bits above it, so
-    S + m is exact for grid means up to 2^40 in size and S ≤ 2^40 ≈ 1.1e12. Large |S| (far from
+    S + m is exact for grid means up to 2^40 in size and S ≤ 2^40 ≈ 1.1e12. Large \|S\| (far from
     the origin, where absolute positions used to cost accuracy) are drawn often.
     """
     edge = _real("max_abs", max_abs)

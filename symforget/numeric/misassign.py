@@ -329,9 +329,9 @@ def log_misassignment(w: Any, delta: Any, *, ratio: Any = 1.0) -> np.ndarray:
     With ``ratio`` ≠ 1 (r = σn/σo): the logarithm of :func:`misassignment` (same domain), for
     m ≥ 1e-300 (``PrecisionError`` beyond — use :func:`symforget.precise.misassignment`).
 
-    **Domain and accuracy.** w ∈ (0, 1), |Δ| ≤ 1e150. Relative error of ``log m`` ≤ 4e-16·max(1,
+    **Domain and accuracy.** w ∈ (0, 1), \|Δ\| ≤ 1e150. Relative error of ``log m`` ≤ 4e-16·max(1,
     …) — a few ulps of the value — measured against 30-digit mpmath (``precise.misassignment``)
-    for Δ up to 1e150 (``tests/test_domain.py``); for |log m| < 1 (Δ ≲ 1.5, w not tiny) the
+    for Δ up to 1e150 (``tests/test_domain.py``); for \|log m\| < 1 (Δ ≲ 1.5, w not tiny) the
     absolute error is ≤ 1e-13. Because ``log m`` ≈ −Δ²/8 is huge for large Δ, its absolute error
     grows like 1e-16·Δ²/8 (16 at Δ = 1e9): a ratio of two tiny quantities must not be formed by
     subtracting such logarithms — :func:`log_misassignment_excess` gives
@@ -352,7 +352,7 @@ def log_misassignment(w: Any, delta: Any, *, ratio: Any = 1.0) -> np.ndarray:
     Raises
     ------
     ParameterError
-        If ``w`` ∉ (0, 1), ``delta`` is not finite or |Δ| > 1e150 (where −Δ²/8 overflows),
+        If ``w`` ∉ (0, 1), ``delta`` is not finite or \|Δ\| > 1e150 (where −Δ²/8 overflows),
         or the shapes do not broadcast.
 
     Examples
@@ -383,7 +383,7 @@ def log_misassignment_excess(w: Any, delta: Any) -> np.ndarray:
     what remains, :math:`-\tfrac c2 + \log\sqrt{\pi/2} - \log\Delta + O(\Delta^{-2})`, is
     O(log Δ). For Δ ≥ 20 (the asymptotic regime) the compiled expression has the Δ²/8 cancelled
     symbolically, so the result is accurate to a few ulps of its own (small) value for every
-    |Δ| ≤ 1e150; below it is formed as ``log_misassignment(w, Δ) + Δ²/8`` (absolute error
+    \|Δ\| ≤ 1e150; below it is formed as ``log_misassignment(w, Δ) + Δ²/8`` (absolute error
     ≤ 1e-13, Δ²/8 ≤ 50). Ratios such as :math:`m/(\tfrac12\sqrt{(1-w)/w}\,e^{-\Delta^2/8})`
     (claim ``rkl.drift_bc_bound``) are formed from it without catastrophic cancellation.
 
@@ -428,7 +428,7 @@ def misassignment(w: Any, delta: Any, *, ratio: Any = 1.0) -> np.ndarray:
     Exact integral (no approximation beyond rounding): relative error ≤ 1e-12 for
     Δ ∈ [0, 60], w ∈ [1e-9, 1 − 1e-9]; satisfies :math:`m \le \tfrac12\sqrt{(1-w)/w}\,
     e^{-\Delta^2/8}` (claim ``rkl.drift_bc_bound``), :math:`w\,m(w,\Delta) = (1-w)\,
-    m(1-w,\Delta)`, :math:`m(w,0) = 1 - w`, and is strictly decreasing in |Δ|. Underflows to 0
+    m(1-w,\Delta)`, :math:`m(w,0) = 1 - w`, and is strictly decreasing in \|Δ\|. Underflows to 0
     for Δ ≳ 77 — use :func:`log_misassignment` there.
 
     Parameters

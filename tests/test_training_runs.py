@@ -1,0 +1,62 @@
+"""Five-parameter method runs through the public API: Problem's component scales, the choice
+of estimator, JSON records, and refusals with clear messages."""
+
+import json
+
+import numpy as np
+import pytest
+
+from symforget.errors import ParameterError
+from symforget.methods import compare, get
+from symforget.methods.base import Problem
+from symforget.training.stepping import Stepping
+
+
+def test_problem_scales_default_to_sigma_and_json_keys_unchanged():
+    pb = Problem(alpha=0.3, sigma=2.0)
+    assert pb.scales == (2.0, 2.0, 2.0, 2.0) and not pb.general
+    assert set(pb.as_dict()) == {"alpha", "mu_old_star", "mu_new_star", "sigma", "w0",
+                                 "mu_old0", "mu_new0"}
+    pb = Problem(sigma_new_star=0.7, s_old0=1.5)
+    assert pb.general and pb.state0 == (0.5, 0.0, 1.5, 2.0, 1.0)
+    assert pb.target.sigma_new == 0.7 and pb.as_dict()["sigma_new_star"] == 0.7
+
+
+@pytest.mark.parametrize("kw", [{"sigma_new_star": 0.0}, {"s_old0": -1.0},
+                                {"sigma_old_star": "1"}, {"s_new0": float("nan")}])
+def test_problem_refuses_bad_scales(kw):
+    with pytest.raises(ParameterError):
+        Problem(**kw)
+
+
+def test_estimator_choice_is_checked():
+    pb = Problem()
+    with pytest.raises(ParameterError, match="not available for sft"):
+        get("sft").run(pb, steps=3, batch=10, estimator="score")
+    with pytest.raises(ParameterError, match="drop the batch"):
+        get("rkl").run(pb, steps=3, batch=10, estimator="exact")
+    with pytest.raises(ParameterError, match="draws samples"):
+        get("chen-rl").run(pb, steps=3, estimator="chen")
+    run = get("rkl").run(pb, steps=3, batch=10, estimator="pathwise")
+    assert run.report["estimator"] == "pathwise"
+
+
+def test_report_is_json_and_summary_has_the_move_from_the_start():
+    pb = Problem(mu_old0=0.5, sigma_new_star=0.8)
+    run = get("sft").run(pb, steps=5, stepping=Stepping(learn_scales=True))
+    text = json.dumps(run.as_dict(), allow_nan=False)
+    assert '"report"' in text and '"theory"' in text
+    s = run.summary()
+    assert s["max_old_drift"] >= 0.5 > s["max_old_move"]  # drift counts the 0.5 offset
+    assert run.s_new[-1] != run.s_new[0]  # the scales learn
+
+
+def test_methods_without_a_five_parameter_run_refuse():
+    with pytest.raises(ParameterError, match="one shared sigma"):
+        get("sdft").run(Problem(sigma_old_star=2.0), steps=3)
+    with pytest.raises(ParameterError, match="not sdft"):
+        compare(Problem(), steps=3, methods=["sft", "sdft"], stepping=Stepping())
+    with pytest.raises(ParameterError, match="not a compared five-parameter"):
+        compare(Problem(), steps=3, methods=["sft"], estimator={"oapl": "exact"})
+    with pytest.raises(ParameterError, match="Stepping"):
+        get("sft").run(Problem(), steps=3, stepping={"weight_param": "raw"})

@@ -54,10 +54,14 @@ def test_fkl_mc_unbiased_with_1_over_B_variance():
     assert 7.0 < ratio < 14.0
 
 
-def test_rkl_score_unbiased():
+def test_rkl_score_unbiased_with_1_over_B_variance():
     exact = E.rkl_exact(TH, TGT)
-    m = _batch_means(lambda r: E.rkl_score(r, 200, TH, TGT), 400, np.random.default_rng(12))
+    rng = np.random.default_rng(12)
+    m = _batch_means(lambda r: E.rkl_score(r, 200, TH, TGT), 400, rng)
     assert np.all(_within(m, exact))
+    m20 = _batch_means(lambda r: E.rkl_score(r, 20, TH, TGT), 400, rng)
+    ratio = m20.var(axis=0) / m.var(axis=0)
+    assert np.all((ratio > 6.0) & (ratio < 16.0)), ratio
 
 
 def test_rkl_pathwise_unbiased_and_less_variable_for_the_means():

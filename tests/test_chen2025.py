@@ -110,7 +110,7 @@ def test_compare_with_preset_runs_side_by_side():
 def test_equal_scale_five_parameter_path_matches_the_three_parameter_path():
     """Logit steps with fixed scales reproduce the existing population maps."""
     pb = Problem(alpha=0.3)
-    for m in ("sft", "rkl"):
+    for m in ("sft", "rkl", "replay"):
         old = get(m).run(pb, steps=30)
         new = get(m).run(pb, steps=30, stepping=Stepping())
         np.testing.assert_allclose(new.w, old.w, rtol=1e-9)
@@ -165,7 +165,7 @@ def test_cli_compare_preset_with_set(capsys):
     (("simulate", "sft", "--preset", "chen1999"), "unknown preset"),
     (("simulate", "sft", "--clip", "0.5,0.1", "--weight-param", "raw"), "0 < LO < HI < 1"),
     (("simulate", "sft", "--clip", "0.1,0.5"), "only used with weight_param='raw'"),
-    (("simulate", "sdft", "--learn-scales"), "supported by sft, rkl, chen-rl"),
+    (("simulate", "sdft", "--learn-scales"), "supported by sft, rkl, replay, chen-rl"),
     (("simulate", "sdft", "--sigma-new-star", "0.5"), "one shared sigma"),
     (("simulate", "sft", "--estimator", "score", "--batch", "10"), "not available for sft"),
     (("simulate", "sft", "--preset", "chen2025", "--estimator", "exact"), "drop the batch"),

@@ -3,7 +3,6 @@ of estimator, JSON records, and refusals with clear messages."""
 
 import json
 
-import numpy as np
 import pytest
 
 from symforget.errors import ParameterError
@@ -60,3 +59,18 @@ def test_methods_without_a_five_parameter_run_refuse():
         compare(Problem(), steps=3, methods=["sft"], estimator={"oapl": "exact"})
     with pytest.raises(ParameterError, match="Stepping"):
         get("sft").run(Problem(), steps=3, stepping={"weight_param": "raw"})
+
+
+def test_replay_five_parameter_run_and_its_mass_law():
+    """Replay with component scales: the mass law with E_P[r_o] = ρ (separated modes; here
+    E_P[r_o] ≤ 0.2002) predicts w_T of the exact run to 2e-4 relative."""
+    pb = Problem(alpha=0.75, mu_old_star=-3.0, mu_new_star=3.5, sigma_new_star=0.7,
+                 s_new0=0.7, w0=0.75, mu_new0=3.5)
+    st = Stepping(weight_param="raw", clip=(1e-3, 1 - 1e-3), lr_scale={"w": 0.1})
+    run = get("replay").run(pb, steps=100, rho=0.2, eta=0.05, stepping=st)
+    law = run.report["theory"]["mass_law"]
+    assert law["relative_gap_map"] < 2e-4
+    assert abs(law["max_mean_old_responsibility"] - 0.2) < 1e-3
+    assert run.w[-1] < 0.75 and abs(run.w[-1] - 0.2) < abs(0.75 - 0.2)
+    mc = get("replay").run(pb, steps=20, rho=0.2, eta=0.05, batch=500, seed=1, stepping=st)
+    assert mc.report["estimator"] == "mc" and abs(mc.w[-1] - run.w[20]) < 0.02

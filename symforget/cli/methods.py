@@ -82,8 +82,8 @@ def _add_problem_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--s-new0", type=float, default=None,
                    help="initial scale of the student's new component (default sigma)")
     s = p.add_argument_group(
-        "stepping (five-parameter runs of sft, rkl, chen-rl: w, mu_old, sigma_old, mu_new, "
-        "sigma_new)")
+        "stepping (five-parameter runs of sft, rkl, sft-replay, chen-rl: w, mu_old, sigma_old, "
+        "mu_new, sigma_new)")
     s.add_argument("--preset", metavar="NAME", default=None,
                    help="a named experiment (problem, start, stepping, batch, steps, method "
                         "parameters); options given here override it; see simulate "

@@ -33,7 +33,7 @@ NAMES: tuple[str, ...] = ("sft", "rkl", "replay", "sdft", "tttd", "oapl", "chen-
 #: the methods :func:`compare` runs when none are named (all of them)
 DEFAULT_COMPARE: tuple[str, ...] = NAMES
 #: the methods with a five-parameter run (learned scales, stepping conventions, overlaps)
-FIVE_PARAMETER: tuple[str, ...] = ("sft", "rkl", "chen-rl")
+FIVE_PARAMETER: tuple[str, ...] = ("sft", "rkl", "replay", "chen-rl")
 
 
 def _module(name: str) -> str:

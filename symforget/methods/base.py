@@ -17,9 +17,10 @@ and the new-task error :math:`|\mu_{n,T} - \mu_n^*|/\sigma`; ``max_old_move``
 :math:`\max_t |\mu_{o,t} - \mu_{o,0}|/\sigma` measures the drift from the *starting* old mean
 (the drift above also counts an initial offset μo,0 ≠ μo*).
 
-Five-parameter runs (``sft``, ``rkl``, ``chen-rl`` with a stepping, an overlap grid or component
-scales; :mod:`symforget.training.runs`) fill :attr:`MethodRun.report`: estimator, stepping,
-overlaps with drop/gain, and the theory printed beside the simulation.
+Five-parameter runs (``sft``, ``rkl``, ``replay``, ``chen-rl`` with a stepping, an overlap
+grid, an estimator or component scales; :mod:`symforget.training.runs`) fill
+:attr:`MethodRun.report`: estimator, stepping, overlaps with drop/gain, and the theory printed
+beside the simulation.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ class Problem:
     @property
     def general(self) -> bool:
         """True when a component scale (target or start) is given and differs from σ: only the
-        five-parameter runs (sft, rkl, chen-rl) handle such a problem."""
+        five-parameter runs (sft, rkl, replay, chen-rl) handle such a problem."""
         return any(getattr(self, n) is not None and getattr(self, n) != self.sigma
                    for n in _SCALES)
 
@@ -143,7 +144,7 @@ def require_equal_scales(problem: Problem, method: str) -> None:
     if problem.general:
         raise ParameterError(f"method {method!r} runs with one shared sigma only; component "
                              "scales (sigma_old_star, sigma_new_star, s_old0, s_new0) are "
-                             "supported by sft, rkl and chen-rl")
+                             "supported by sft, rkl, replay and chen-rl")
 
 
 @dataclass(frozen=True)

@@ -17,15 +17,17 @@ import numpy as np
 
 from .. import dynamics
 from ..training import sampling
-from .base import MethodRun, Problem, require_equal_scales
+from .base import MethodRun, Problem
 from .sft import (
     check_batch,
     check_eta,
     check_known,
     check_steps,
+    five_run,
     fkl_batch_grad,
     logit_sgd,
     make_run,
+    wants_five,
 )
 
 __all__ = ["NAME", "DESCRIPTION", "PARAMS", "replay_step", "run"]
@@ -52,14 +54,23 @@ def replay_step(problem: Problem, theta: np.ndarray, rho: float, eta: float) -> 
 
 
 def run(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None,
-        **params: Any) -> MethodRun:
-    """Run replay (population gradient descent, or finite-batch SGD with ``batch`` draws)."""
-    require_equal_scales(problem, NAME)
+        stepping: Any = None, grid: tuple[float, float, int] | None = None,
+        estimator: str | None = None, **params: Any) -> MethodRun:
+    """Run replay (population gradient descent, or finite-batch SGD with ``batch`` draws).
+
+    With ``stepping``, an overlap ``grid``, an ``estimator`` or component scales: the
+    five-parameter run (:func:`symforget.methods.sft.five_run`) on
+    P_train = (1 − ρ) N(μn*, σn*²) + ρ N(μo*, σo*²), estimator ``exact`` or ``mc``.
+    """
     p = check_known(NAME, params, PARAMS)
     rho = sampling.check_rho(p["rho"])
     eta = check_eta(p["eta"])
     steps = check_steps(steps)
     batch = check_batch(batch)
+    if wants_five(problem, stepping, grid, estimator):
+        return five_run(NAME, problem, {"rho": rho, "eta": eta, "batch": batch, "seed": seed},
+                        eta=eta, steps=steps, seed=seed, batch=batch, stepping=stepping,
+                        grid=grid, estimator=estimator, rho=rho)
     th0 = problem.theta0
     if batch is None:
         theta = dynamics.gradient_descent(_objective(problem, rho), th0, eta, steps,

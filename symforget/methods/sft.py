@@ -82,14 +82,15 @@ def record_index(steps: int) -> np.ndarray:
 def five_run(name: str, problem: Problem, params: dict[str, Any], *, eta: float, steps: int,
              seed: int, batch: int | None, stepping: Any, beta: float | None = None,
              grid: tuple[float, float, int] | None = None,
-             estimator: str | None = None) -> MethodRun:
+             estimator: str | None = None, rho: float = 0.0) -> MethodRun:
     """A MethodRun of the five-parameter state θ = (w, μo, σo, μn, σn)
     (:func:`symforget.training.runs.run_five`): learned or fixed scales, the stepping
     conventions of ``stepping``, measurements and theory in ``MethodRun.report``."""
     from ..training.runs import run_five
 
     states, report = run_five(name, problem, eta=eta, steps=steps, seed=seed, batch=batch,
-                              stepping=stepping, beta=beta, grid=grid, estimator=estimator)
+                              stepping=stepping, beta=beta, grid=grid, estimator=estimator,
+                              rho=rho)
     idx = record_index(steps)
     th = states[idx]
     return MethodRun(name, problem, params, idx, th[:, 0], th[:, 1], th[:, 3], th[:, 2],

@@ -130,12 +130,18 @@ def _reward(x: np.ndarray, th: np.ndarray, target: Target, beta: float) -> np.nd
             - _lnorm(x, th[3], th[4]))
 
 
-def fkl_exact(state: Any, data_mean: float, data_sigma: float) -> np.ndarray:
-    """∇ KL(N(m_d, s_d²) ‖ q_θ), five entries (exact, :func:`symforget.fkl_grad`)."""
+def fkl_exact(state: Any, data_mean: float, data_sigma: float,
+              replay: tuple[float, float, float] | None = None) -> np.ndarray:
+    """∇ KL(P_train ‖ q_θ), five entries (exact, :func:`symforget.fkl_grad`), with
+    P_train = N(m_d, s_d²), or (1 − ρ) N(m_d, s_d²) + ρ N(m_r, s_r²) for
+    ``replay`` = (ρ, m_r, s_r)."""
     th = check_state(state)
+    kw: dict[str, Any] = {}
+    if replay is not None and replay[0] > 0.0:
+        kw = {"replay": replay[0], "replay_mean": replay[1], "replay_sigma": replay[2]}
     return np.asarray(model.fkl_grad(th[0], th[1], th[3], data_mean=data_mean,
                                      data_sigma=data_sigma, sigma_old=th[2], sigma_new=th[4],
-                                     with_scales=True), dtype=np.float64)
+                                     with_scales=True, **kw), dtype=np.float64)
 
 
 def rkl_exact(state: Any, target: Target) -> np.ndarray:
@@ -150,9 +156,16 @@ def rkl_exact(state: Any, target: Target) -> np.ndarray:
 
 
 def fkl_mc(rng: np.random.Generator, batch: int, state: Any, data_mean: float,
-           data_sigma: float) -> np.ndarray:
-    """Per-sample −∇log q(x_i), x_i ∼ N(m_d, s_d²), shape (batch, 5); the mean is ``mc``."""
-    xs = data_mean + data_sigma * rng.standard_normal(batch)
+           data_sigma: float, replay: tuple[float, float, float] | None = None) -> np.ndarray:
+    """Per-sample −∇log q(x_i), x_i ∼ P_train (see :func:`fkl_exact`; each draw is replayed
+    with probability ρ), shape (batch, 5); the mean is ``mc``."""
+    if replay is None or replay[0] == 0.0:
+        xs = data_mean + data_sigma * rng.standard_normal(batch)
+    else:
+        rho, mr, sr = replay
+        rep = rng.random(batch) < rho
+        xs = np.where(rep, mr, data_mean) + np.where(rep, sr, data_sigma) * \
+            rng.standard_normal(batch)
     return -score5(xs, state)
 
 
@@ -234,11 +247,13 @@ Grad = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
 
 def estimator(name: str, *, batch: int | None, data: tuple[float, float] | None = None,
-              target: Target | None = None, beta: float | None = None) -> Grad:
+              target: Target | None = None, beta: float | None = None,
+              replay: tuple[float, float, float] | None = None) -> Grad:
     """The gradient function ``grad(θ, rng) -> (5,)`` of estimator ``name``.
 
-    ``data`` = (m_d, s_d) for the forward KL; ``target`` for the reverse KL and ``chen``;
-    ``beta`` for ``chen``. ``exact`` ignores ``batch``; the sampled ones need batch ≥ 1.
+    ``data`` = (m_d, s_d) for the forward KL, optionally with ``replay`` = (ρ, m_r, s_r);
+    ``target`` for the reverse KL and ``chen``; ``beta`` for ``chen``. ``exact`` ignores
+    ``batch``; the sampled ones need batch ≥ 1.
     """
     if name not in ESTIMATORS:
         raise ParameterError(f"unknown estimator {name!r}; known: {', '.join(ESTIMATORS)}")
@@ -250,8 +265,8 @@ def estimator(name: str, *, batch: int | None, data: tuple[float, float] | None 
             raise ParameterError("the 'mc' estimator is for the forward KL (training data)")
         m, s = data
         if name == "exact":
-            return lambda th, rng: fkl_exact(th, m, s)
-        return lambda th, rng: fkl_mc(rng, b, th, m, s).mean(axis=0)
+            return lambda th, rng: fkl_exact(th, m, s, replay)
+        return lambda th, rng: fkl_mc(rng, b, th, m, s, replay).mean(axis=0)
     if target is None:
         raise ParameterError(f"estimator {name!r} needs a target")
     if beta is not None:

@@ -92,18 +92,22 @@ def mass_law_flow(w0: float, rate: float, t: Any) -> np.ndarray:
 
 
 def mass_law_map(w0: float, rate: float, steps: int, *, weight_param: str = "raw",
-                 clip: tuple[float, float] | None = None) -> np.ndarray:
-    r"""The mass-law map iterated ``steps`` times (r_o ≡ 0): raw :math:`w' = w - c/(1-w)`
-    (clipped to ``clip`` if given), logit :math:`u' = u - c w`. Returns w_0..w_steps."""
+                 clip: tuple[float, float] | None = None, rho: float = 0.0) -> np.ndarray:
+    r"""The mass-law map iterated ``steps`` times with the mean old responsibility equal to the
+    replayed fraction ρ (``fkl.em_identity`` when every replayed draw is assigned to the old
+    component and every new draw to the new one): raw
+    :math:`w' = w - c\,(w-ho)/(w(1-w))` (clipped to ``clip`` if given), logit
+    :math:`u' = u - c\,(w-ho)`; ρ = 0 gives :math:`w - c/(1-w)` and :math:`u - cw`.
+    Returns w_0..w_steps."""
     out = np.empty(int(steps) + 1)
     w = float(w0)
     out[0] = w
     for k in range(int(steps)):
         if weight_param == "logit":
-            u = math.log(w / (1.0 - w)) - rate * w
+            u = math.log(w / (1.0 - w)) - rate * (w - rho)
             w = 1.0 / (1.0 + math.exp(-u))
         else:
-            w = w - rate / (1.0 - w)
+            w = w - rate * (w - rho) / (w * (1.0 - w))
             if clip is not None:
                 w = min(max(w, clip[0]), clip[1])
         out[k + 1] = w

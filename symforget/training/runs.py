@@ -6,7 +6,8 @@ the claims beside them.
 Each method's loss and estimators (descent directions ĝ ≈ ∇_θ L):
 
 * ``sft``: :math:`L = \mathrm{KL}(P_{\rm new}\Vert q_\theta)`, P_new = N(μn*, σn*²);
-  ``exact`` or ``mc`` (B draws of P_new);
+  ``exact`` or ``mc`` (B draws of P_new); ``replay``: the same with
+  P_train = (1 − ρ) P_new + ρ P_old, P_old = N(μo*, σo*²);
 * ``rkl``: :math:`L = \mathrm{KL}(q_\theta\Vert p^*)`; ``exact`` or ``score`` (B draws of q);
 * ``chen-rl``: Chen et al.'s on-policy variant (:mod:`symforget.training.estimators`, ``chen``);
   ``exact`` is the expectation of their estimator.
@@ -27,9 +28,9 @@ from .stepping import Stepping, descend
 __all__ = ["SAMPLED", "ALLOWED", "choose_estimator", "run_five", "theory"]
 
 #: the default sampled estimator of each five-parameter method (``exact`` when batch is None)
-SAMPLED: dict[str, str] = {"sft": "mc", "rkl": "score", "chen-rl": "chen"}
+SAMPLED: dict[str, str] = {"sft": "mc", "replay": "mc", "rkl": "score", "chen-rl": "chen"}
 #: the estimators each five-parameter method can step along
-ALLOWED: dict[str, tuple[str, ...]] = {"sft": ("exact", "mc"),
+ALLOWED: dict[str, tuple[str, ...]] = {"sft": ("exact", "mc"), "replay": ("exact", "mc"),
                                        "rkl": ("exact", "score", "pathwise"),
                                        "chen-rl": ("exact", "chen")}
 
@@ -52,10 +53,12 @@ def choose_estimator(method: str, batch: int | None, estimator: str | None) -> s
 
 
 def _grad(method: str, estimator: str, problem: Any, batch: int | None,
-          beta: float | None) -> E.Grad:
+          beta: float | None, rho: float = 0.0) -> E.Grad:
     target = problem.target
-    if method == "sft":
-        return E.estimator(estimator, batch=batch, data=(target.mu_new, target.sigma_new))
+    if method in ("sft", "replay"):
+        replay = (rho, target.mu_old, target.sigma_old) if method == "replay" else None
+        return E.estimator(estimator, batch=batch, data=(target.mu_new, target.sigma_new),
+                           replay=replay)
     if method == "rkl":
         return E.estimator(estimator, batch=batch, target=target)
     if method == "chen-rl":
@@ -69,7 +72,8 @@ def _gap(sim: float, pred: float) -> float | None:
     return None if scale == 0.0 else abs(sim - pred) / scale
 
 
-def _forces(method: str, problem: Any, states: np.ndarray, beta: float | None) -> np.ndarray:
+def _forces(method: str, problem: Any, states: np.ndarray, beta: float | None,
+            rho: float = 0.0) -> np.ndarray:
     """Exact expected gradients at each row of ``states`` (n, 5); the reverse KL in one
     vectorised call of :func:`symforget.rkl_grad`."""
     if method == "rkl":
@@ -79,13 +83,13 @@ def _forces(method: str, problem: Any, states: np.ndarray, beta: float | None) -
             target_new=t.mu_new, sigma_old=states[:, 2], sigma_new=states[:, 4],
             target_sigma_old=t.sigma_old, target_sigma_new=t.sigma_new, with_scales=True),
             dtype=np.float64).reshape(len(states), 5)
-    exact = _grad(method, "exact", problem, None, beta)
+    exact = _grad(method, "exact", problem, None, beta, rho)
     rng = np.random.default_rng(0)  # unused by the exact estimators
     return np.array([exact(s, rng) for s in states]).reshape(len(states), 5)
 
 
 def theory(method: str, problem: Any, stepping: Stepping, eta: float, states: np.ndarray,
-           beta: float | None = None) -> dict[str, Any]:
+           beta: float | None = None, rho: float = 0.0) -> dict[str, Any]:
     r"""What the claims predict for this run, beside what it did.
 
     For ``sft``: the mass law (``fkl.em_identity`` with vanishing old responsibilities) — the
@@ -101,7 +105,7 @@ def theory(method: str, problem: Any, stepping: Stepping, eta: float, states: np
     th = np.asarray(states, dtype=np.float64)
     steps = len(th) - 1
     m = stepping.multipliers
-    forces = _forces(method, problem, th[:-1], beta)
+    forces = _forces(method, problem, th[:-1], beta, rho)
     pred_move = float(-eta * m[1] * forces[:, 1].sum())
     sim_move = float(th[-1, 1] - th[0, 1])
     out: dict[str, Any] = {"old_mean_move": {
@@ -114,17 +118,17 @@ def theory(method: str, problem: Any, stepping: Stepping, eta: float, states: np
         pred_rkl = float(-eta * m[1] * f_rkl[:, 1].sum())
         out["old_mean_move"].update({"predicted_by_exact_rkl_force": pred_rkl,
                                      "relative_gap_rkl": _gap(sim_move, pred_rkl)})
-    if method == "sft":
+    if method in ("sft", "replay"):
         rate = eta * m[0]
         w_sim = float(th[-1, 0])
         mapped = M.mass_law_map(th[0, 0], rate, steps, weight_param=stepping.weight_param,
-                                clip=stepping.clip)
+                                clip=stepping.clip, rho=rho)
         ro = max((M.old_responsibility(s[0], g[0]) for s, g in zip(th[:-1], forces,
                                                                     strict=True)), default=0.0)
         law: dict[str, Any] = {"w_T_map": float(mapped[-1]), "w_T_simulated": w_sim,
                                "relative_gap_map": _gap(w_sim, float(mapped[-1])),
                                "max_mean_old_responsibility": float(ro)}
-        if stepping.weight_param == "raw":
+        if stepping.weight_param == "raw" and rho == 0.0:
             flow = float(M.mass_law_flow(th[0, 0], rate, steps))
             law.update({"w_T_flow": flow, "relative_gap_flow": _gap(w_sim, flow)})
         out["mass_law"] = law
@@ -134,7 +138,8 @@ def theory(method: str, problem: Any, stepping: Stepping, eta: float, states: np
 def run_five(method: str, problem: Any, *, eta: float, steps: int, seed: int,
              batch: int | None, stepping: Stepping | None, beta: float | None = None,
              grid: tuple[float, float, int] | None = None, with_theory: bool = True,
-             estimator: str | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+             estimator: str | None = None, rho: float = 0.0
+             ) -> tuple[np.ndarray, dict[str, Any]]:
     """Run ``method`` on the five-parameter state from ``problem.state0``.
 
     Returns the trajectory θ_t, t = 0..steps (shape (steps + 1, 5)), and a report: the
@@ -146,7 +151,7 @@ def run_five(method: str, problem: Any, *, eta: float, steps: int, seed: int,
         raise ParameterError(f"stepping={stepping!r} must be a "
                              "symforget.training.stepping.Stepping")
     name = choose_estimator(method, batch, estimator)
-    grad = _grad(method, name, problem, batch, beta)
+    grad = _grad(method, name, problem, batch, beta, rho)
     states = descend(grad, problem.state0, eta, steps, st, np.random.default_rng(seed))
     report: dict[str, Any] = {"estimator": name, "stepping": st.as_dict(),
                               "stepping_text": st.describe()}
@@ -154,5 +159,5 @@ def run_five(method: str, problem: Any, *, eta: float, steps: int, seed: int,
     report["at_gain_0.9"] = M.at_gain(states, problem.target, 0.9, grid)
     report["overlap_grid"] = list(M.DEFAULT_GRID if grid is None else grid)
     if with_theory:
-        report["theory"] = theory(method, problem, st, eta, states, beta)
+        report["theory"] = theory(method, problem, st, eta, states, beta, rho)
     return states, report

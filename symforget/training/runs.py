@@ -8,7 +8,8 @@ Each method's loss and estimators (descent directions ĝ ≈ ∇_θ L):
 * ``sft``: :math:`L = \mathrm{KL}(P_{\rm new}\Vert q_\theta)`, P_new = N(μn*, σn*²);
   ``exact`` or ``mc`` (B draws of P_new); ``replay``: the same with
   P_train = (1 − ρ) P_new + ρ P_old, P_old = N(μo*, σo*²);
-* ``rkl``: :math:`L = \mathrm{KL}(q_\theta\Vert p^*)`; ``exact`` or ``score`` (B draws of q);
+* ``rkl``: :math:`L = \mathrm{KL}(q_\theta\Vert p^*)`; ``exact``, ``score`` or ``pathwise`` (B
+  draws of q);
 * ``chen-rl``: Chen et al.'s on-policy variant (:mod:`symforget.training.estimators`, ``chen``);
   ``exact`` is the expectation of their estimator.
 """

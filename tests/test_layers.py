@@ -28,7 +28,7 @@ RANK = {
     "numeric.compile": 2,
     "numeric": 3,
     "model": 4, "equal": 4, "strategies": 4, "general": 4, "kmix": 4, "multivariate": 4,
-    "precise": 4,
+    "precise": 4, "certified": 4,
     "dynamics": 5, "methods": 5, "training": 5,
     "claims": 6,
     "runners": 7,

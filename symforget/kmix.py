@@ -79,6 +79,8 @@ class Mixture:
     >>> q = Mixture([0.2, 0.3, 0.5], [-2.0, 0.0, 2.0], [1.0, 0.5, 1.5])
     >>> q.K, len(q), q.batch_shape
     (3, 3, ())
+    >>> Mixture([0.3, 0.7], [-2.0, 2.0], [1.0, 1.0])
+    Mixture(weights=[0.3, 0.7], means=[-2.0, 2.0], scales=[1.0, 1.0])
     """
 
     __slots__ = ("_means", "_scales", "_weights")
@@ -348,6 +350,18 @@ def kl_grad(student: Mixture, target: Mixture, direction: str = "reverse", *,
     >>> g = kl_grad(q, p)                 # ∇ KL(q ‖ p)
     >>> g.means.shape, g.K
     ((3,), 3)
+
+    For K = 2, ``weights[0] − weights[1]`` is the w entry of :func:`symforget.rkl_grad`
+    (central differences of a QUADPACK integral of KL(q ‖ p): −0.78773323501), and the whole
+    gradient vanishes at q = p:
+
+    >>> q2 = Mixture([0.3, 0.7], [-2.0, 2.0], [1.0, 1.0])
+    >>> p2 = Mixture([0.5, 0.5], [-2.0, 2.0], [1.0, 1.0])
+    >>> g = kl_grad(q2, p2)
+    >>> round(float(g.weights[0] - g.weights[1]), 7)
+    -0.7877332
+    >>> bool(abs(kl_grad(q2, q2).as_array()).max() < 1e-12)
+    True
     """
     q_mix, p_mix = _mixture("student", student), _mixture("target", target)
     direction = _choice("direction", direction, ("reverse", "forward"))

@@ -25,7 +25,7 @@ from .errors import PrecisionError
 from .numeric.compile import compile_spec
 from .symbolic.expectation import ExpectationSpec
 
-__all__ = ["PreciseValue", "expect", "DEFAULT_DPS"]
+__all__ = ["PreciseValue", "expect", "misassignment", "DEFAULT_DPS"]
 
 DEFAULT_DPS = 30
 
@@ -152,6 +152,17 @@ def misassignment(w: float, delta: float, dps: int = 50, *, ratio: float = 1.0):
     two representations are :math:`\mathbb E_{\varphi_0}[r_n]` and
     :math:`\frac{1-w}{w}\mathbb E_{\varphi_\Delta}[r_o]`, both split at the two switch points.
     Implemented in :mod:`symforget.numeric.precise_drift`.
+
+    Examples
+    --------
+    The definition :math:`m = \mathbb E_{\varphi_0}[(1-w)\varphi_\Delta/q]` integrated by
+    ``mpmath.quad`` at 40 digits gives 0.05159423470155120 at w = 0.3, Δ = 4:
+
+    >>> import mpmath
+    >>> from symforget import precise
+    >>> value, error = precise.misassignment(0.3, 4.0)
+    >>> mpmath.nstr(value, 15), bool(error < 1e-40)
+    ('0.0515942347015512', True)
     """
     from .numeric.precise_drift import misassignment as _impl
 

@@ -456,6 +456,9 @@ def misassignment(w: Any, delta: Any, *, ratio: Any = 1.0) -> np.ndarray:
     0.5
     >>> bool(misassignment(0.2, 3.0) <= 0.5 * (0.8 / 0.2) ** 0.5 * float(np.exp(-9 / 8)))
     True
+    >>> import symforget as sf
+    >>> round(float(sf.misassignment(0.3, 4.0)), 12)  # mpmath.quad, 40 digits: 0.0515942347016
+    0.051594234702
     """
     w_, d_ = _params(w, delta)
     r_ = _ratio(ratio)

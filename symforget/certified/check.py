@@ -142,10 +142,10 @@ def _expect_sech_poly(C: arb, D: arb, k: tuple[arb, arb, arb]) -> arb:
     r"""E_Z[(k0 + k1 Z + k2 Z²) sech((c − ΔZ)/2)] over the balls C, D (Δ ≥ 0)."""
     k0, k1, k2 = k
     pi = arb.pi()
-    if D.lower() >= 1:
+    if D.lower() >= 6:
         # u = ΔZ − c: (1/(√(2π)Δ)) ∫ exp(−z²/2) K(z) sech(u/2) du, z = (u + c)/Δ; the mass of
         # sech(u/2) on [a, b] is 4(atan(tanh(b/4)) − atan(tanh(a/4)))
-        U, n = 48, 96
+        U, n = 48, 192
         acc = _Acc()
         prev_u = _b(Fraction(-U))
         prev_g = (prev_u / 4).tanh().atan()
@@ -160,7 +160,7 @@ def _expect_sech_poly(C: arb, D: arb, k: tuple[arb, arb, arb]) -> arb:
         sup = abs(k0) + abs(k1) * arb(-0.5).exp() + 2 * abs(k2) * arb(-1).exp()
         acc += _pm(sup * 8 * arb(-U / 2).exp())
         return acc.get() / ((2 * pi).sqrt() * D)
-    T, n = 8, 64
+    T, n = 8, 32 * math.ceil(max(2.0, float(D.upper())))
     Z, P = _normal_probs(T, n)
     acc = _Acc()
     for J, p in zip(Z, P, strict=True):
@@ -182,6 +182,23 @@ def _drift(cell: dict[str, tuple[Fraction, Fraction]]) -> arb:
     return 1 - _expect_sech_poly(C, _iv(lo, hi), (arb(1), arb(0), arb(0)))
 
 
+def _expo(D: arb, J: arb, s: int) -> tuple[arb, arb]:
+    """Bounds of sΔz − Δ²/2 over D × J: corners, plus z²/2 (the maximum over Δ, at Δ = sz)
+    for the z ∈ J with sz ∈ D."""
+    d0, d1, j0, j1 = (arb(x) for x in (D.lower(), D.upper(), J.lower(), J.upper()))
+    corners = [s * d * j - d * d / 2 for d in (d0, d1) for j in (j0, j1)]
+    lo = hi = corners[0]
+    for v in corners[1:]:
+        lo, hi = lo.min(v), hi.max(v)
+    if s > 0:
+        a, b = j0.max(d0), j1.min(d1)
+    else:
+        a, b = j0.max(-d1), j1.min(-d0)
+    if not a > b:
+        hi = hi.max(a * a / 2).max(b * b / 2)
+    return lo, hi
+
+
 def _fkl_h(w_lo: Fraction, w_hi: Fraction, D: arb, n_per_unit: int = 8) -> tuple[arb, arb]:
     """Lower and upper bounds of E[((L−1)/((1−w)+wL))²], L = exp(−Δ²/2 − ΔZ)."""
     wl, wh = _b(w_lo), _b(w_hi)
@@ -194,8 +211,8 @@ def _fkl_h(w_lo: Fraction, w_hi: Fraction, D: arb, n_per_unit: int = 8) -> tuple
 
     lo_sum, hi_sum = arb(0), arb(0)
     for J, p in zip(Z, P, strict=True):
-        ell = -(D * D) / 2 - D * J
-        rng = t(arb(ell.lower()).exp(), wh).union(t(arb(ell.upper()).exp(), wl))
+        e0, e1 = _expo(D, J, -1)
+        rng = t(arb(e0.lower()).exp(), wh).union(t(arb(e1.upper()).exp(), wl))
         lo_sum += arb((p * arb(rng.abs_lower()) ** 2).lower())
         hi_sum += arb((p * arb(rng.abs_upper()) ** 2).upper())
     # tail: t² ≤ e^{Δ² + 2Δ|Z|}, E[e^{2Δ|Z|}; |Z| > T] ≤ 2e^{2Δ²} Φ̄(T − 2Δ)
@@ -214,15 +231,15 @@ def _fkl(cell: dict[str, tuple[Fraction, Fraction]]) -> arb:
 
 
 def _rkl_half(wl: arb, wh: arb, D: arb, T: int) -> arb:
-    Z, P = _normal_probs(T, 8 * T)
+    Z, P = _normal_probs(T, 16 * T)
     mlo, mhi = (D / 2).lower(), (D / 2).upper()
     acc = _Acc()
     for J, p in zip(Z, P, strict=True):
         if J.lower() >= mhi:
             continue
-        e = D * J - D * D / 2
-        Lmin = arb(e.lower()).exp()
-        Lmax = arb(e.upper()).exp()
+        e0, e1 = _expo(D, J, 1)
+        Lmin = arb(e0.lower()).exp()
+        Lmax = arb(e1.upper()).exp()
         if not Lmax.upper() < 1:
             Lmax = arb(1)
         # (1−L)²/(w + (1−w)L) decreases in L ≤ 1 and in w

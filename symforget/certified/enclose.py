@@ -11,7 +11,7 @@ cell, the exact range over the cell). The two integrals the margins need are
   :math:`\int_J \varphi h \in P(J)\cdot[\inf_J h, \sup_J h]` (mean value theorem for integrals,
   φ ≥ 0) and Arb's evaluation of ``h`` on the ball of ``J`` encloses that range.
 * :func:`sech_expect` — :math:`\mathbb E_Z[K(Z)\operatorname{sech}((c-\Delta Z)/2)]` for a
-  polynomial K of degree ≤ 2; the panel sum above for small Δ, and for Δ ≥ 1 the substitution
+  polynomial K of degree ≤ 2; the panel sum above for small Δ, and for Δ ≥ 6 the substitution
   u = ΔZ − c, where the sech factor is integrated exactly,
   :math:`\int_a^b \operatorname{sech}(u/2)\,du = 2(\operatorname{gd}(b/2) -
   \operatorname{gd}(a/2))`, :math:`\operatorname{gd}(x) = 2\arctan\tanh(x/2)`, and the slowly
@@ -171,17 +171,26 @@ def gauss_expect(h: Callable[[arb], arb | tuple[arb, arb]], tail: arb, T: int = 
     return arb(lo.lower()).union(arb(hi.upper()))
 
 
-def sech_expect(C: arb, D: arb, coeffs: Sequence[arb],
-                n_z: int = 64, n_u: int = 96) -> arb:
+#: Δ from which :func:`sech_expect` integrates in u = ΔZ − c (below: in Z)
+U_FORM_FROM = 6
+
+
+def sech_expect(C: arb, D: arb, coeffs: Sequence[arb], n_z: int | None = None,
+                n_u: int = 192) -> arb:
     r"""Enclosure of :math:`E(c,\Delta) = \mathbb E_{Z}[K(Z)\operatorname{sech}((c-\Delta Z)/2)]`
     over every (c, Δ) in the balls C, D (Δ ≥ 0).
 
     ``coeffs`` is ``(k0, k1, k2)`` with :math:`K(Z) = k_0 + k_1 Z + k_2 Z^2` (balls that may
     depend on C and D, not on Z). See the module docstring for the two forms and their tails;
-    for D ≥ 1 the u-form, otherwise the Z-form.
+    for D ≥ 6 the u-form (n_u panels of [−48, 48]), otherwise the Z-form with
+    32·⌈max(2, Δ_hi)⌉ panels of [−8, 8] (so the sech argument moves ≲ ¼ per panel).
     """
+    import math
+
     zero = arb(0)
-    if D.lower() >= 1:
+    if n_z is None:
+        n_z = 32 * math.ceil(max(2.0, float(D.upper())))
+    if D.lower() >= U_FORM_FROM:
         U = 48
         k0, k1, k2 = coeffs
         balls, masses = panels_u(U, n_u)

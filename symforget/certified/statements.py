@@ -293,6 +293,26 @@ def _sq_range(t: arb) -> tuple[arb, arb]:
     return a * a, b * b
 
 
+def _ell_range(D: arb, J: arb, s: int) -> tuple[arb, arb]:
+    """Lower and upper bounds of f(Δ, z) = sΔz − Δ²/2 over the balls D × J (s = ±1).
+
+    f is linear in z and concave in Δ with its maximum z²/2 at Δ = sz, so its range over a box
+    is spanned by the four corners and, when sz ∈ D for some z ∈ J, by z²/2 at the ends of that
+    set (direct ball evaluation would lose the dependency between Δ² and Δz)."""
+    ds = (arb(D.lower()), arb(D.upper()))
+    js = (arb(J.lower()), arb(J.upper()))
+    vals = [s * d * j - d * d / 2 for d in ds for j in js]
+    lo, hi = vals[0], vals[0]
+    for v in vals[1:]:
+        lo, hi = lo.min(v), hi.max(v)
+    # z with s·z ∈ [Δ_lo, Δ_hi]: z ∈ s·[Δ_lo, Δ_hi]
+    zl, zh = (ds[0], ds[1]) if s > 0 else (-ds[1], -ds[0])
+    a, b = js[0].max(zl), js[1].min(zh)
+    if not a > b:  # (an empty set only adds candidates: the upper bound stays valid)
+        hi = hi.max(a * a / 2).max(b * b / 2)
+    return lo, hi
+
+
 def _squash(lo: arb, hi: arb) -> arb:
     """Ball containing H/(1 + H) for H ∈ [lo, hi], lo ≥ 0 (increasing; keeps a small lower
     end exact next to a huge upper one)."""
@@ -323,9 +343,9 @@ def _fkl_curvature(W: arb, D: arb, T: int | None = None, n: int | None = None
     def t(L: arb, w: arb) -> arb:
         return (L - 1) / ((1 - w) + w * L)
 
-    def h(J: arb) -> arb:
-        ell = -(D * D) / 2 - D * J
-        Llo, Lhi = arb(ell.lower()).exp(), arb(ell.upper()).exp()
+    def h(J: arb) -> tuple[arb, arb]:
+        elo, ehi = _ell_range(D, J, -1)
+        Llo, Lhi = arb(elo.lower()).exp(), arb(ehi.upper()).exp()
         return _sq_range(t(Llo, wh).union(t(Lhi, wl)))
 
     Dh = arb(D.upper())
@@ -418,9 +438,9 @@ def _rkl_half(W: arb, D: arb, T: int, n: int) -> arb:
     def h(J: arb) -> arb:
         if J.lower() >= half_hi:
             return arb(0)
-        ell = D * J - D * D / 2
-        Llo = arb(ell.lower()).exp()
-        Lhi = arb(ell.upper()).exp()
+        elo, ehi = _ell_range(D, J, 1)
+        Llo = arb(elo.lower()).exp()
+        Lhi = arb(ehi.upper()).exp()
         if not Lhi.upper() < 1:
             Lhi = arb(1)
         val = h_at(Lhi, wh).union(h_at(Llo, wl))
@@ -430,11 +450,13 @@ def _rkl_half(W: arb, D: arb, T: int, n: int) -> arb:
     return gauss_expect(h, arb(0).union(tail), T, n)
 
 
-def _rkl_curvature(W: arb, D: arb, T: int = 8, n: int = 64) -> arb:
+def _rkl_curvature(W: arb, D: arb, T: int = 8, n: int | None = None) -> arb:
     r""":math:`\partial^2L_R/\partial w^2 = \int(\varphi_o-\varphi_n)^2/q = G(w) + G(1-w)`:
     the part x < Δ/2 under φ_o, and the part x > Δ/2 reflected (x → Δ − x swaps φ_o and φ_n,
-    so it is the same integral with w ↔ 1 − w); see :func:`_rkl_half`. Needs T ≥ Δ/2."""
+    so it is the same integral with w ↔ 1 − w); see :func:`_rkl_half`. Needs T ≥ Δ/2; 16
+    panels per unit of x by default."""
     T = max(T, int(float(D.upper())) // 2 + 2)
+    n = 16 * T if n is None else n
     return _rkl_half(W, D, T, n) + _rkl_half(1 - W, D, T, n)
 
 

@@ -149,10 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     # commands that live in their own modules (stdlib-only at import time)
     from . import methods as cli_methods
+    from . import prove as cli_prove
     from . import sweep as cli_sweep
 
     cli_methods.register(sub, fmt)
     cli_sweep.register(sub, fmt)
+    cli_prove.register(sub, fmt)
     return parser
 
 

@@ -1,0 +1,293 @@
+"""Certified verification (issue 16): the prover certifies the true claims on boxes, refutes
+every mutant with a counterexample, the independent checker accepts the certificates and
+rejects tampered ones, and the Arb enclosures contain independent mpmath values.
+
+Fast sub-boxes here (a few seconds in all); the default boxes are behind ``slow``.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import json
+import random
+from fractions import Fraction as F  # noqa: N817 (short for exact end points)
+from pathlib import Path
+
+import mpmath
+import pytest
+
+from symforget import claims, cli
+from symforget.certified import check as check_mod
+from symforget.certified import check_certificate, list_certifiable, prove
+from symforget.certified.statements import CERTIFIABLE, get
+
+#: small boxes certified in CI (the default boxes: test_default_boxes, slow)
+SMALL = {
+    "rkl.drift_bc_bound": {"w": (F("0.000001"), F("0.999999")), "delta": (F(0), F(60))},
+    "fkl.mass_forgetting": {"w": (F(0), F(1)), "delta": (F(1, 4), F(3))},
+    "rkl.weight_convergence": {"w": (F("0.001"), F("0.999")), "alpha": (F("0.05"), F("0.95")),
+                               "delta": (F(1, 4), F(3))},
+    "rkl.local_geometry": {"alpha": (F("0.3"), F("0.7")), "delta": (F(2), F(3))},
+}
+
+
+@pytest.fixture(scope="module")
+def certs() -> dict[str, dict]:
+    return {cid: prove(cid, box).to_json() for cid, box in SMALL.items()}
+
+
+def test_certifiable_claims_are_registered_with_their_mutants():
+    listed = list_certifiable()
+    assert set(listed) == set(SMALL)
+    for cid, info in listed.items():
+        assert set(info["mutants"]) == set(claims.get(cid).mutants), cid
+
+
+@pytest.mark.parametrize("cid", sorted(SMALL))
+def test_small_box_certifies_and_checks(certs, cid):
+    cert = certs[cid]
+    assert cert["status"] == "certified", cert["counterexample"]
+    assert cert["cells"]
+    res = check_certificate(cert)
+    assert res.ok, str(res)
+
+
+def test_drift_certificate_has_local_arguments_and_asymptotic(certs):
+    cert = certs["rkl.drift_bc_bound"]
+    names = {loc["name"]: loc for loc in cert["local"]}
+    assert names["sharpness"]["ok"] and names["curvature_at_attainment"]["covers"]
+    assert names["asymptotic"]["ok"] and names["asymptotic"]["region"]["delta"] == ["60", "inf"]
+    assert any(c.get("by") == "local:curvature_at_attainment" for c in cert["cells"])
+    # exact rational end points, certificate box as given
+    assert cert["box"] == {"w": ["0.000001", "0.999999"], "delta": ["0", "60"]}
+
+
+@pytest.mark.parametrize("cid,mutant", [(c, m) for c in sorted(CERTIFIABLE)
+                                        for m in CERTIFIABLE[c].mutants])
+def test_every_mutant_is_refuted_with_a_counterexample(cid, mutant):
+    cert = prove(cid, mutant=mutant)
+    assert cert.status == "refuted", cert.summary()
+    ce = cert.counterexample
+    assert ce is not None and ce["where"]
+    margin = ce["margin"]
+    if isinstance(margin, list):  # a cell: the whole enclosure is < 0
+        assert margin[1] < 0
+    else:  # a local argument: an enclosure excluding the stated value
+        assert any(hi < 0 or lo > 0 for lo, hi in margin.values())
+
+
+# --------------------------------------------------------------------------- tampering
+
+
+def _tampered(cert: dict, how: str) -> dict:
+    bad = copy.deepcopy(cert)
+    cells = [c for c in bad["cells"] if c.get("margin") is not None]
+    if how == "gap":  # move one cell's lower end point: a gap in the cover
+        c = cells[0]
+        k = next(k for k in c["lo"] if c["lo"][k] != c["hi"][k])
+        lo, hi = F(c["lo"][k]), F(c["hi"][k])
+        c["lo"][k] = str(lo + (hi - lo) / 4)
+    elif how == "margin":
+        cells[0]["margin"] = [cells[0]["margin"][0] + 5.0, cells[0]["margin"][1] + 5.0]
+    elif how == "claim":
+        bad["claim"] = "fkl.mass_forgetting"
+    elif how == "drop":
+        bad["cells"].remove(cells[-1])
+    elif how == "mutant":
+        bad["mutant"] = "prefactor_quarter"
+    elif how == "overlap":  # a duplicated cell: volumes no longer add up
+        bad["cells"].append(copy.deepcopy(cells[0]))
+    elif how == "local":
+        for loc in bad["local"]:
+            if loc["name"] == "curvature_at_attainment":
+                loc["region"] = {"w": ["0.1", "0.9"], "delta": ["0", "5"]}
+    return bad
+
+
+@pytest.mark.parametrize("how", ["gap", "margin", "claim", "drop", "mutant", "overlap",
+                                 "local"])
+def test_checker_rejects_tampered_certificates(certs, how):
+    res = check_certificate(_tampered(certs["rkl.drift_bc_bound"], how))
+    assert not res.ok, how
+
+
+def test_checker_rejects_a_wider_box_than_the_cells(certs):
+    bad = copy.deepcopy(certs["fkl.mass_forgetting"])
+    bad["box"]["delta"] = ["0.25", "4"]
+    res = check_certificate(bad)
+    assert not res.ok and "cover" in str(res)
+
+
+def test_checker_imports_nothing_from_symforget():
+    src = Path(check_mod.__file__).read_text(encoding="utf-8")
+    mods = set()
+    for node in ast.walk(ast.parse(src)):
+        if isinstance(node, ast.Import):
+            mods |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, "relative import in the checker"
+            mods.add((node.module or "").split(".")[0])
+    import sys
+
+    assert mods <= set(sys.stdlib_module_names) | {"flint"}, mods
+
+
+# --------------------------------------------------------------------------- independent values
+
+
+def _mp_normal(x, mu=0):
+    return mpmath.npdf(x, mu)
+
+
+def _mp_margin(cid: str, p: dict[str, float]) -> mpmath.mpf:
+    """The margin at a point by mpmath quadrature of the original definitions."""
+    with mpmath.workdps(30):
+        if cid == "rkl.drift_bc_bound":
+            w, d = mpmath.mpf(p["w"]), mpmath.mpf(p["delta"])
+            c = mpmath.log(w / (1 - w))
+            x0 = d / 2 + c / d
+            m = mpmath.quad(lambda x: _mp_normal(x) * (1 - w) * _mp_normal(x, d)
+                            / (w * _mp_normal(x) + (1 - w) * _mp_normal(x, d)),
+                            [-mpmath.inf, min(0, x0), max(0, x0), d, mpmath.inf])
+            return 1 - m / (mpmath.sqrt((1 - w) / w) / 2 * mpmath.exp(-d**2 / 8))
+        if cid == "fkl.mass_forgetting":
+            w, d = mpmath.mpf(p["w"]), mpmath.mpf(p["delta"])
+
+            def f(x):
+                g = _mp_normal(x) / _mp_normal(x, d) - 1
+                return _mp_normal(x, d) * (g / (1 + w * g)) ** 2
+
+            H = mpmath.quad(f, [-mpmath.inf, -d, 0, d / 2, d, mpmath.inf])
+            return H / (1 + H)
+        if cid == "rkl.weight_convergence":
+            w, d = mpmath.mpf(p["w"]), mpmath.mpf(p["delta"])
+            return mpmath.quad(lambda x: (_mp_normal(x) - _mp_normal(x, d)) ** 2
+                               / (w * _mp_normal(x) + (1 - w) * _mp_normal(x, d)),
+                               [-mpmath.inf, 0, d / 2, d, mpmath.inf])
+        a, d = mpmath.mpf(p["alpha"]), mpmath.mpf(p["delta"])
+        pts = [-mpmath.inf, 0, d / 2, d, mpmath.inf]
+
+        def pstar(x):
+            return a * _mp_normal(x) + (1 - a) * _mp_normal(x, d)
+
+        scores = (lambda x: (_mp_normal(x) - _mp_normal(x, d)) / pstar(x),
+                  lambda x: a * _mp_normal(x) * x / pstar(x),
+                  lambda x: (1 - a) * _mp_normal(x, d) * (x - d) / pstar(x))
+        limit = [1 / (a * (1 - a)), a, 1 - a]
+        A = a * (1 - a)
+        h = d / 2
+        M = {(0, 0): 1 / A**4, (0, 1): (1 + h**2) / A**2, (0, 2): (1 + h**2) / A**2,
+             (1, 1): h**4 + 6 * h**2 + 3, (2, 2): h**4 + 6 * h**2 + 3,
+             (1, 2): 3 - 2 * h**2 + h**4}
+        worst = mpmath.mpf(1)
+        for (i, j), mij in M.items():
+            I = mpmath.quad(lambda x, i=i, j=j: scores[i](x) * scores[j](x) * pstar(x), pts)
+            dev = I - (limit[i] if i == j else 0)
+            bound = mpmath.sqrt(A) / 2 * mpmath.exp(-d**2 / 8) * mpmath.sqrt(mij)
+            worst = min(worst, 1 - abs(dev) / bound)
+        return worst
+
+
+_POINT_BOX = {"rkl.drift_bc_bound": {"w": (0.01, 0.99), "delta": (0.0, 9.0)},
+              "fkl.mass_forgetting": {"w": (0.0, 1.0), "delta": (0.25, 2.5)},
+              "rkl.weight_convergence": {"w": (0.01, 0.99), "alpha": (0.05, 0.95),
+                                         "delta": (0.25, 5.0)},
+              "rkl.local_geometry": {"alpha": (0.05, 0.95), "delta": (2.0, 7.0)}}
+
+
+@pytest.mark.parametrize("cid", sorted(SMALL))
+def test_enclosures_contain_mpmath_values(cid):
+    """At random rational points: the point enclosure and the enclosure of a small cell around
+    the point both contain the 30-digit mpmath margin (independent quadrature of the original
+    integrals, not of the representations the prover uses)."""
+    from flint import ctx
+
+    c = get(cid)
+    v = c.variant(None)
+    rng = random.Random(16)
+    for _ in range(2 if cid == "rkl.local_geometry" else 4):
+        pt = {k: F(round(rng.uniform(lo, hi), 4)).limit_denominator(10**4)
+              for k, (lo, hi) in _POINT_BOX[cid].items()}
+        ref = _mp_margin(cid, {k: float(q) for k, q in pt.items()})
+        with ctx.workprec(64):
+            point = c.margin({k: (q, q) for k, q in pt.items()}, v)
+            cell = c.margin({k: (q, q + F(1, 1000)) for k, q in pt.items()}, v)
+        for enc in (point, cell):
+            assert float(enc.lower()) - 1e-12 <= float(ref) <= float(enc.upper()) + 1e-12, \
+                (cid, pt, enc, ref)
+        assert float(point.upper() - point.lower()) < 0.1 * (1 + abs(float(ref)))
+
+
+# --------------------------------------------------------------------------- API and CLI
+
+
+def test_bad_inputs_raise_parameter_errors():
+    from symforget.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="not certifiable"):
+        prove("gauss.closed_forms")
+    with pytest.raises(ParameterError, match="mutant"):
+        prove("rkl.drift_bc_bound", mutant="nope")
+    with pytest.raises(ParameterError, match=r"w: \[0, 1/2\] must lie in \(0, 1\)"):
+        prove("rkl.drift_bc_bound", {"w": (0, F(1, 2))})
+    with pytest.raises(ParameterError, match="unknown parameter"):
+        prove("rkl.drift_bc_bound", {"alpha": (0, 1)})
+
+
+def test_resume_from_state(tmp_path):
+    state = str(tmp_path / "state.json")
+    box = {"w": (F(1, 5), F(4, 5)), "delta": (F(0), F(5))}
+    first = prove("rkl.drift_bc_bound", box, max_cells=20, state_path=state)
+    assert first.status == "undecided" and Path(state).exists()
+    second = prove("rkl.drift_bc_bound", box, state_path=state)
+    assert second.status == "certified" and not Path(state).exists()
+    assert check_certificate(second.to_json()).ok
+    other = prove("rkl.drift_bc_bound", box, max_cells=20, state_path=state)
+    from symforget.certified.prover import ProofError
+
+    with pytest.raises(ProofError):
+        prove("rkl.drift_bc_bound", {"w": (F(1, 5), F(3, 5))}, state_path=state)
+    del other
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_prove_check_and_exit_codes(capsys, tmp_path):
+    out_path = str(tmp_path / "cert.json")
+    code, out, err = run(capsys, "prove", "rkl.drift_bc_bound", "--box",
+                         "w=0.1:0.9,delta=0:8", "--out", out_path)
+    assert code == 0, out + err
+    assert "certified" in out and "prove rkl.drift_bc_bound" in err
+    cert = json.loads(Path(out_path).read_text())
+    assert cert["box"] == {"w": ["0.1", "0.9"], "delta": ["0", "8"]}
+    assert run(capsys, "check", out_path)[0] == 0
+    Path(out_path).write_text(json.dumps(_tampered(cert, "gap")))
+    code, out, _ = run(capsys, "check", out_path)
+    assert code == 1 and "REJECTED" in out
+    code, out, _ = run(capsys, "prove", "rkl.drift_bc_bound", "--mutant", "prefactor_quarter")
+    assert code == 1 and "COUNTEREXAMPLE" in out
+    assert run(capsys, "prove", "nope.claim")[0] == 2
+    assert run(capsys, "prove", "rkl.drift_bc_bound", "--box", "w=0:2")[0] == 2
+    assert run(capsys, "prove", "rkl.drift_bc_bound", "--box", "w=abc")[0] == 2
+    assert run(capsys, "prove", "rkl.drift_bc_bound", "--mutant", "zzz")[0] == 2
+    assert run(capsys, "prove")[0] == 2
+    assert run(capsys, "check", str(tmp_path / "missing.json"))[0] == 2
+    code, out, _ = run(capsys, "prove", "--list")
+    assert code == 0 and "rkl.local_geometry" in out and "default box" in out
+
+
+# --------------------------------------------------------------------------- default boxes
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cid", sorted(CERTIFIABLE))
+def test_default_boxes(cid):
+    cert = prove(cid)
+    assert cert.ok, cert.summary()
+    res = check_certificate(cert.to_json())
+    assert res.ok, str(res)

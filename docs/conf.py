@@ -133,5 +133,7 @@ html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
 }
+# pages without a section tree get the full width (code cells, --help text)
+html_sidebars = {"index": [], "cli": [], "tutorials/*": []}
 html_static_path: list[str] = []
 html_show_sourcelink = False

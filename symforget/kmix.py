@@ -301,7 +301,7 @@ def kl_grad(student: Mixture, target: Mixture, direction: str = "reverse", *,
     :math:`q = \sum_k\pi_k\varphi_k` unnormalised; the whole gradient vanishes at q = p. Any
     extension of KL off the simplex has the same weight gradient up to a multiple of
     (1, …, 1), so only differences of weight entries are intrinsic: for K = 2 with
-    w = π_0, 1 − w = π_1, :math:`\partial_w = ` ``weights[..., 0] − weights[..., 1]``.
+    w = π_0, 1 − w = π_1, :math:`\partial_w` = ``weights[..., 0] − weights[..., 1]``.
     ``simplex="tangent"``: the weight entries projected onto the tangent space of the simplex,
     :math:`g_k - \frac1K\sum_l g_l` (they sum to zero; the direction of steepest ascent within
     the simplex in the Euclidean metric). Means and scales are unaffected.

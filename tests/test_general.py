@@ -132,13 +132,20 @@ def test_scale_gradient_taylor_remainder(which: str) -> None:
 def test_single_split_quadrature_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
     """Splitting only at the first root of each quadratic kink gives a wrong gradient where the
     second switch carries mass (a narrow new component 4σ away: its two switch points sit on
-    either side of it; measured error of the broken rule 4e-3, of the real one 2e-15)."""
+    either side of it; measured error of the broken rule 4e-3, of the real one 2e-15). Both
+    routes: the kink-aware quadrature (``method="quadrature"``) and the reduced form, whose
+    step part {z > 0} must use both roots."""
+    from symforget import general
+    from symforget.numeric import logistic
+
     p = {"w": 0.05, "mo": 0.0, "so": 1.0, "mn": 4.0, "sn": 0.2, "a": 0.4, "no": 0.3, "to": 1.1,
          "nn": 4.5, "tn": 0.26}
     args = (p["w"], p["mo"], p["so"], p["mn"], p["sn"], p["a"], p["no"], p["to"], p["nn"],
             p["tn"])
     ref = R.rkl_grad(*args).value
     assert _err(_rkl(sf.rkl_grad, p, with_scales=True), ref) <= RTOL
+    arr = [np.asarray(v, dtype=float) for v in args]
+    assert _err(general.rkl_grad(*arr, method="quadrature"), ref) <= RTOL
     real = quadrature._breakpoints_quadratic
 
     def first_root_only(A, B, C):  # each kink → the linear kink through its first root only
@@ -151,7 +158,58 @@ def test_single_split_quadrature_is_rejected(monkeypatch: pytest.MonkeyPatch) ->
         return real(np.zeros_like(A), slope, np.where(quad, -root * slope, C))
 
     monkeypatch.setattr(quadrature, "_breakpoints_quadratic", first_root_only)
-    assert _err(_rkl(sf.rkl_grad, p, with_scales=True), ref) > 1e-4
+    assert _err(general.rkl_grad(*arr, method="quadrature"), ref) > 1e-4
+    real_set = logistic._positive_set
+
+    def one_interval(A, B, C):  # {z > 0} cut to its first piece
+        lo1, hi1, lo2, _ = real_set(A, B, C)
+        return lo1, hi1, lo2, lo2
+
+    monkeypatch.setattr(logistic, "_positive_set", one_interval)
+    assert _err(general.rkl_grad(*arr), ref) > 100 * RTOL  # measured 4.6e-8
+
+
+#: points of the issue-13 box where the kink-aware quadrature route was 1e-7 off (found on a
+#: 2000-point sample, 2026-12-04: a narrow target component inside a wide student component,
+#: strongly curved log-odds whose roots were graded on 1/|z'| only); (w, μo, σo, μn, σn, α, νo,
+#: τo, νn, τn) and (w, μo, σo, μn, σn, m_d, s_d, m_r, s_r, ρ)
+RKL_HARD = (0.626179, -1.755352, 1.349075, 2.105735, 4.213592, 0.884517, 3.12201, 1.84281,
+            5.652459, 0.737291)
+FKL_HARD = (0.972973, -1.217625, 4.012219, 3.342968, 0.210999, 5.494544, 0.416949, 5.389144,
+            1.447123, 0.38835)
+
+
+@pytest.mark.parametrize("method", ["reduced", "quadrature"])
+def test_strongly_curved_log_odds(method: str) -> None:
+    """Both routes meet the 1e-10 bar at the hard points (measured now: reduced 3e-15 / 6e-13,
+    quadrature 2e-13; the quadrature route was 1e-7 / 3e-7 off before its vertex grading)."""
+    from symforget import general
+
+    ref = R.rkl_grad(*RKL_HARD).value
+    arr = [np.asarray(v) for v in RKL_HARD]
+    assert _err(general.rkl_grad(*arr, method=method), ref) <= RTOL
+    f = FKL_HARD
+    ref = R.fkl_grad(f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[9], f[7], f[8]).value
+    arr = [np.asarray(v) for v in f]
+    assert _err(general.fkl_grad(*arr, method=method), ref) <= RTOL
+
+
+def test_hessian_at_strongly_curved_log_odds_matches_differences_of_the_gradient() -> None:
+    """rkl_hessian (quadrature of the Stein-reduced spec) against central differences of
+    rkl_grad (reduced form, a different route): was 6e-7 off, now at the differences' own
+    accuracy."""
+    w, mo, so, mn, sn, al, no, to, nn, tn = RKL_HARD
+    kw = dict(alpha=al, target_old=no, target_new=nn, target_sigma_old=to, target_sigma_new=tn,
+              with_scales=True)
+    h = sf.rkl_hessian(w, mo, mn, sigma_old=so, sigma_new=sn, **kw)
+    th = np.array([w, mo, so, mn, sn])
+
+    def g(t):
+        return sf.rkl_grad(t[0], t[1], t[3], sigma_old=t[2], sigma_new=t[4], **kw)
+
+    eps = 1e-5
+    fd = np.array([(g(th + eps * e) - g(th - eps * e)) / (2 * eps) for e in np.eye(5)])
+    assert np.abs(h - fd).max() <= 2e-9 * np.abs(h).max()
 
 
 def test_general_validation() -> None:

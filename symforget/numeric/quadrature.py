@@ -91,9 +91,11 @@ def _breakpoints_quadratic(A: np.ndarray, B: np.ndarray, C: np.ndarray) -> np.nd
     r"""Sorted breakpoints (N, B) in y for quadratic kinks :math:`z(y) = Ay^2 + By + C`.
 
     Each real root :math:`y_r` (up to two per kink, computed without cancellation) is a switch
-    of width :math:`1/|z'(y_r)| = 1/\sqrt{B^2 - 4AC}` and is graded like a linear kink. A kink
-    without real roots whose extremum comes within 40 of zero (the sigmoid is not saturated
-    there) is graded around its vertex on the scale :math:`1/\sqrt{|A|}`. For A = 0 this is
+    of width :math:`\min(1/|z'(y_r)|, 1/\sqrt{|A|})` (:math:`|z'(y_r)| = \sqrt{B^2 - 4AC}`)
+    and is graded like a linear kink. A kink whose extremum comes within 40 of zero (the sigmoid
+    is not saturated there), with or without real roots, is also graded around its vertex on
+    the scale :math:`1/\sqrt{|A|}`: where the curvature dominates, the root width alone is too
+    coarse (a narrow target inside a wide component gave 1e-7 errors). For A = 0 this is
     exactly the linear rule of :func:`_breakpoints`.
     """
     n_pts = A.shape[1]
@@ -110,9 +112,13 @@ def _breakpoints_quadratic(A: np.ndarray, B: np.ndarray, C: np.ndarray) -> np.nd
         w12 = np.where(slope > 0.0, 1.0 / slope, 0.0)
         vertex = np.where(~lin, -B / np.where(lin, 1.0, 2.0 * A), np.nan)
         zv = C - np.where(~lin, B * B / np.where(lin, 1.0, 4.0 * A), 0.0)
-        near = ~lin & (disc < 0.0) & (np.abs(zv) < 40.0)
+        # graded around the vertex on 1/√|A| whenever the extremum comes within 40 of zero,
+        # roots or not: where the curvature dominates, a root's own width 1/|z'| is too coarse
+        # (1e-7 errors of the reverse-KL Hessian with a narrow target inside a wide component)
+        near = ~lin & (np.abs(zv) < 40.0)
         vertex = np.where(near, vertex, np.nan)
         wv = np.where(near, 1.0 / np.sqrt(np.abs(np.where(lin, 1.0, A))), 0.0)
+        w12 = np.where(near & (w12 > 0.0), np.minimum(w12, wv), w12)
     ts, ws = [], []
     for r, wd in ((r1, w12), (r2, w12), (vertex, wv)):
         ok = np.isfinite(r) & (np.abs(r) < 1e150) & (wd > 1e-150)

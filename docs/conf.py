@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -90,10 +91,18 @@ def _write_if_changed(path: Path, text: str) -> None:
 
 
 def _api_page() -> None:
-    """``api/modules.rst``: one autosummary line per documented module (generated stubs)."""
+    """``api/modules.rst``: one autosummary line per documented module (generated stubs).
+
+    When the list changes (``symforget.certified`` appeared or went away) the generated stubs
+    are dropped, so no stale page of a module that is gone is left outside every toctree.
+    """
     lines = [".. autosummary::", "   :toctree: generated", ""]
     lines += [f"   {name}" for name in API_MODULES]
-    _write_if_changed(DOCS / "api" / "modules.rst", "\n".join(lines) + "\n")
+    text = "\n".join(lines) + "\n"
+    page = DOCS / "api" / "modules.rst"
+    if page.exists() and page.read_text(encoding="utf-8") != text:
+        shutil.rmtree(DOCS / "api" / "generated", ignore_errors=True)
+    _write_if_changed(page, text)
 
 
 # -- the derivations: proofs/*.md (symforget derive --out proofs) -------------------------------

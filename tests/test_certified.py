@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import decimal
 import json
 import random
 from fractions import Fraction as F  # noqa: N817 (short for exact end points)
@@ -217,6 +218,42 @@ def test_enclosures_contain_mpmath_values(cid):
             assert float(enc.lower()) - 1e-12 <= float(ref) <= float(enc.upper()) + 1e-12, \
                 (cid, pt, enc, ref)
         assert float(point.upper() - point.lower()) < 0.1 * (1 + abs(float(ref)))
+
+
+# --------------------------------------------------------------------------- certified values
+
+
+@pytest.mark.parametrize("w,delta", [(0.5, 0.0), (0.3, 0.5), (0.3, 3.0), (1e-6, 40.0),
+                                     (0.5, 200.0), ("1e-300", 5.0)])
+def test_certified_misassignment_contains_precise_value(w, delta):
+    from decimal import Decimal
+
+    from symforget import precise
+    from symforget.certified import misassignment
+
+    wq = F(w)
+    lo, hi = misassignment(wq, delta, digits=50)
+    with decimal.localcontext() as dctx:
+        dctx.prec = 200
+        assert lo <= hi and (hi - lo) <= Decimal("1e-50") * lo
+    # precise at 75 digits: at dps=55 its error estimate (3e-62 at w=0.3, Δ=3) understates its
+    # actual error (7e-58, shown by this enclosure and by dps=80), so compare at 75 digits
+    with mpmath.workdps(90), decimal.localcontext() as dctx:
+        dctx.prec = 200
+        ref, err = precise.misassignment(wq, delta, dps=75)
+        slack = Decimal("1e-60") * lo
+        assert Decimal(mpmath.nstr(ref - err, 80)) <= hi + slack
+        assert Decimal(mpmath.nstr(ref + err, 80)) >= lo - slack
+
+
+def test_certified_misassignment_validates():
+    from symforget.certified import misassignment
+    from symforget.errors import ParameterError
+
+    for bad in ({"w": 0}, {"w": 1.5}, {"delta": -1}, {"w": float("nan")}, {"digits": 0}):
+        kw = {"w": 0.5, "delta": 1.0, **bad}
+        with pytest.raises(ParameterError):
+            misassignment(**kw)
 
 
 # --------------------------------------------------------------------------- API and CLI

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["prove", "check_certificate", "list_certifiable", "Certificate"]
+__all__ = ["prove", "check_certificate", "list_certifiable", "Certificate", "misassignment"]
 
 
 def list_certifiable() -> dict[str, dict[str, Any]]:
@@ -38,6 +38,10 @@ def __getattr__(name: str) -> Any:
         from . import prover
 
         return getattr(prover, name)
+    if name == "misassignment":
+        from .values import misassignment
+
+        return misassignment
     if name == "check_certificate":
         from .check import check_certificate
 

@@ -217,20 +217,34 @@ def _remainder_block(A, B, C, kind: str) -> np.ndarray:
             continue
         u, g = _gl(n_nodes)
         aa, bb = a[sel], b[sel]
-        mid, half = 0.5 * (aa + bb), 0.5 * (bb - aa)
-        tt = mid[:, None] + half[:, None] * u[None, :]
-        wt = (half[:, None] * g[None, :]) * np.exp(-0.5 * tt * tt) * _INV_SQRT_2PI
-        z = (Ar[sel][:, None] * tt + Br[sel][:, None]) * tt + Cr[sel][:, None]
-        e = np.exp(-np.abs(z))
+        half = 0.5 * (bb - aa)
+        tt = half[:, None] * u[None, :]
+        tt += (0.5 * (aa + bb))[:, None]
+        # in place: a few (panels × nodes) buffers instead of one per operation
+        wt = tt * tt
+        wt *= -0.5
+        np.exp(wt, out=wt)
+        wt *= half[:, None] * (g * _INV_SQRT_2PI)[None, :]
+        z = Ar[sel][:, None] * tt
+        z += Br[sel][:, None]
+        z *= tt
+        z += Cr[sel][:, None]
+        e = np.abs(z)
+        e *= -1.0
+        np.exp(e, out=e)
         if kind == "softplus":
-            rho = np.log1p(e)
+            np.log1p(e, out=e)
         else:
-            rho = -np.sign(z) * e / (1.0 + e)
-        f = wt * rho
-        sums[0, sel] = f.sum(axis=1)
-        f = f * tt
-        sums[1, sel] = f.sum(axis=1)
-        sums[2, sel] = (f * tt).sum(axis=1)
+            den = e + 1.0
+            e /= den
+            e *= np.sign(z)
+            e *= -1.0
+        e *= wt
+        sums[0, sel] = e.sum(axis=1)
+        e *= tt
+        sums[1, sel] = e.sum(axis=1)
+        e *= tt
+        sums[2, sel] = e.sum(axis=1)
     s0, s1, s2 = sums
     for k, s in enumerate((s0, s1, s2)):
         out[k] = np.bincount(rows, weights=s, minlength=n_rows)

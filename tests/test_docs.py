@@ -28,6 +28,7 @@ DOCTEST_MODULES = (
     "symforget.precise",
     "symforget.kmix",
     "symforget.numeric.misassign",
+    "symforget.claims",
 )
 
 

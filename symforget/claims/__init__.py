@@ -59,14 +59,28 @@ def _order(claim: Claim) -> int:
 
 def registry() -> dict[str, Claim]:
     """All claims by id, in CLAIMS.md order — independent of which claim module a caller
-    happened to import first (sorted stably by module, then registration order)."""
+    happened to import first (sorted stably by module, then registration order).
+
+    Examples
+    --------
+    >>> from symforget import claims
+    >>> next(iter(claims.registry()))
+    'gauss.closed_forms'
+    """
     _load()
     ordered = sorted(_REGISTRY.values(), key=_order)  # stable: keeps order within a module
     return {c.id: c for c in ordered}
 
 
 def get(claim_id: str) -> Claim:
-    """One claim; an unknown id raises :class:`UnknownClaimError` listing the known ones."""
+    """One claim; an unknown id raises :class:`UnknownClaimError` listing the known ones.
+
+    Examples
+    --------
+    >>> from symforget import claims
+    >>> claims.get("fkl.em_identity").id
+    'fkl.em_identity'
+    """
     reg = registry()
     if claim_id not in reg:
         raise UnknownClaimError(
@@ -96,7 +110,16 @@ def _id_list(ids: str | Iterable[str] | None) -> list[str] | None:
 def select(ids: str | Iterable[str] | None) -> list[Claim]:
     """Claims for ``ids`` (all if None or empty): a claim id, a family prefix such as ``fkl``,
     or a list of them. Unknown ids raise :class:`UnknownClaimError`, ids that are not strings
-    :class:`~symforget.errors.ParameterError`."""
+    :class:`~symforget.errors.ParameterError`.
+
+    Examples
+    --------
+    >>> from symforget import claims
+    >>> [c.id for c in claims.select(["rkl.global_optimum", "fkl.em_identity"])]
+    ['rkl.global_optimum', 'fkl.em_identity']
+    >>> [c.id for c in claims.select("gauss")]
+    ['gauss.closed_forms', 'gauss.dimension_reduction']
+    """
     reg = registry()
     id_list = _id_list(ids)
     if not id_list:
@@ -226,6 +249,13 @@ def verify(
     :data:`DPS_RANGE`, as on the command line; anything else raises
     :class:`~symforget.errors.ParameterError` naming the parameter (before any check runs).
     ``progress(i, n, claim, result)`` is called before (result None) and after each claim.
+
+    Examples
+    --------
+    >>> import symforget as sf
+    >>> report = sf.verify("replay.starvation")
+    >>> report.ok, report["replay.starvation"].status, len(report)
+    (True, 'pass', 1)
     """
     if not isinstance(profile, str) or profile not in PROFILES:
         raise ParameterError(f"profile={profile!r} must be one of {', '.join(PROFILES)}")

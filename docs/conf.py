@@ -146,3 +146,14 @@ html_theme_options = {
 html_sidebars = {"index": [], "cli": [], "tutorials/*": []}
 html_static_path: list[str] = []
 html_show_sourcelink = False
+
+
+# -- always re-read the pages computed from the code ----------------------------------------------
+def _always_outdated(app, env, added, changed, removed):
+    """The tutorials (executed) and the CLI page (from the parser) depend on code Sphinx does not
+    track: re-read them on every build, so an incremental build cannot show stale output."""
+    return [doc for doc in env.found_docs if doc.startswith("tutorials/") or doc == "cli"]
+
+
+def setup(app):
+    app.connect("env-get-outdated", _always_outdated)

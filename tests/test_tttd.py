@@ -124,9 +124,10 @@ def test_batch_beta_rule() -> None:
 
 
 @pytest.mark.parametrize(("kw", "name"), [
-    ({"beta": 0.0}, "beta"), ({"beta": -1.0}, "beta"), ({"eps": -0.1}, "eps"),
-    ({"gamma": -1.0}, "gamma"), ({"eta": 0.0}, "eta"), ({"eta": float("nan")}, "eta"),
-    ({"scale": "linear"}, "scale"), ({"reference": "old"}, "reference"),
+    ({"beta": 0.0}, "beta"), ({"beta": -1.0}, "beta"), ({"kl_budget": -0.1}, "kl_budget"),
+    ({"kl_coef": -1.0}, "kl_coef"), ({"eta": 0.0}, "eta"), ({"eta": float("nan")}, "eta"),
+    ({"objective": "linear"}, "objective"), ({"reference": "old"}, "reference"),
+    ({"group_size": 1}, "group_size"), ({"group_size": 2.5}, "group_size"),
 ])
 def test_validation(kw, name) -> None:
     with pytest.raises(ParameterError, match=name):
@@ -142,22 +143,25 @@ def test_run_rejects_unknown_and_bad_counts() -> None:
         M.run(Problem(), steps=-1)
     with pytest.raises(ParameterError, match="batch"):
         M.run(Problem(), steps=2, batch=0)
-    with pytest.raises(ParameterError, match="eps"):
-        M.run(Problem(), steps=2, batch=4, eps=2.0)  # eps >= log 4
+    with pytest.raises(ParameterError, match="kl_budget"):
+        M.run(Problem(), steps=2, batch=4, group_size=4, kl_budget=2.0)  # >= log 4
+    with pytest.raises(ParameterError, match="multiple of group_size"):
+        M.run(Problem(), steps=2, batch=12)  # group_size 8
 
 
 def test_run_records_and_modes() -> None:
     pb = Problem()
-    r = M.run(pb, steps=1200, gamma=0.0)
+    r = M.run(pb, steps=1200, kl_coef=0.0, kl_budget=0.0, beta=1.0, objective="entropic")
     assert len(r.steps) <= 501 and r.steps[0] == 0 and r.steps[-1] == 1200
-    assert r.w[-1] < 0.05 * r.w[0]  # γ = 0: mass forgetting
-    kept = M.run(pb, steps=300, gamma=2.0)
+    assert r.w[-1] < 0.05 * r.w[0]  # λ = 0: mass forgetting
+    kept = M.run(pb, steps=300, kl_coef=2.0, kl_budget=0.0, beta=1.0, objective="entropic")
     assert kept.w[-1] > 10 * r.w[-1]
-    ad = M.run(pb, steps=20, eps=0.5)
+    ad = M.run(pb, steps=20, kl_budget=0.5)
     assert len(ad.extra["beta"]) == 20 and min(ad.extra["beta"]) > 0
-    fb = M.run(pb, steps=30, batch=32, eps=0.5, seed=4)
-    fb2 = M.run(pb, steps=30, batch=32, eps=0.5, seed=4)
+    fb = M.run(pb, steps=30, batch=32, kl_budget=0.5, seed=4)
+    fb2 = M.run(pb, steps=30, batch=32, kl_budget=0.5, seed=4)
     np.testing.assert_array_equal(fb.w, fb2.w)  # seeded
+    assert 0.0 <= fb.extra["starved_group_fraction"] <= 1.0
     assert r.as_dict()["method"] == "tttd"
 
 
@@ -168,7 +172,7 @@ def test_finite_batch_matches_population(gamma: float) -> None:
     pop = M.tttd_step(st[None], beta=1.0, gamma=gamma, eta=1.0, m=m, ref=ref)[0] - st
     rng = np.random.default_rng(11)
     g = np.array([M.batch_gradient(rng, st, 4000, beta=1.0, eps=0.0, gamma=gamma, m=m,
-                                   ref=ref)[0] for _ in range(120)])
+                                   ref=ref, scale="entropic")[0] for _ in range(120)])
     se = g.std(axis=0, ddof=1) / math.sqrt(len(g))
     z = np.abs(g.mean(axis=0) - pop) / se
     assert np.all(z < 4.0), (z, g.mean(axis=0), pop)

@@ -1,19 +1,27 @@
 r"""TTT-Discover (arXiv 2601.16175) as an update map on the two-mode mixture (CLAIMS.md §5).
 
-TTT-Discover runs reinforcement learning at test time on one problem. It maximises the
-entropic objective with a KL penalty towards a reference policy,
+TTT-Discover runs reinforcement learning at test time on one problem. Its objective is
+:math:`J_\beta(\theta) = \log\mathbb E_{a\sim\pi_\theta}[e^{\beta R(a)}]` (no 1/β in front),
+optimised through the leave-one-out advantages :math:`A_i = e^{\beta r_i}/Z_{-i} - 1` of a
+group of rollouts, with β solved per group so that KL(softmax(βr) ‖ uniform) = ln 2, and an
+optional KL penalty λ towards the base model (reference default λ = 0). On the two-mode problem
+symforget maximises
 
 .. math::
-   J(\theta) = s\,\log\mathbb E_{q_\theta}[e^{\beta R}]
-   - \gamma\,\mathrm{KL}(q_\theta\Vert q_{\rm ref}),
+   J(\theta) = c\,\log\mathbb E_{q_\theta}[e^{\beta R}]
+   - \lambda\,\mathrm{KL}(q_\theta\Vert q_{\rm ref}),
    \qquad R(x) = -\tfrac12(x - \mu_n^*)^2,
 
-with :math:`s = 1/\beta` (``scale="entropic"``: the objective
-:math:`\frac1\beta\log\mathbb E e^{\beta R}` of the issue) or :math:`s = 1` (``scale="log"``: the
-gradient :math:`\mathbb E[(e^{\beta R}/\mathbb E e^{\beta R} - 1)\nabla\log q]` of the paper's
-exponentially normalised advantages). On the mixture
-:math:`q_\theta = w\varphi_{\mu_o} + (1-w)\varphi_{\mu_n}` (equal variances σ²) one step is
-gradient ascent in the network coordinates :math:`(u = \operatorname{logit} w, \mu_o, \mu_n)`:
+with :math:`c = 1` (``objective="log"``, the paper's; default) or :math:`c = 1/\beta`
+(``objective="entropic"``, the scale :math:`\frac1\beta\log\mathbb E e^{\beta R}` symforget
+used by default before issue 15). The parameter names of :data:`PARAMS` follow the paper and
+the reference code (``kl_budget`` = the ln 2 of ``entropic_adaptive_beta``, ``kl_coef`` = λ =
+``kl_penalty_coef``, ``group_size``); the lower-level functions below keep the short internal
+names ``eps`` (= kl_budget), ``gamma`` (= kl_coef) and ``scale`` (= objective). The reward
+R is symforget's own (a quadratic pull to the new mean; the paper's rewards are task scores).
+On the mixture :math:`q_\theta = w\varphi_{\mu_o} + (1-w)\varphi_{\mu_n}` (equal variances σ²)
+one step is gradient ascent in the network coordinates :math:`(u = \operatorname{logit} w,
+\mu_o, \mu_n)`:
 
 .. math::
    (u, \mu_o, \mu_n)_{t+1} = (u, \mu_o, \mu_n)_t + \eta\,\nabla_{(u,\mu_o,\mu_n)} J.
@@ -32,9 +40,13 @@ gradient ascent in the network coordinates :math:`(u = \operatorname{logit} w, \
   the finite-batch version uses.
 * Reference ``"initial"`` (default): :math:`q_{\rm ref} = q_{\theta_0}`; ``"target"``: p*.
 
-Finite batch (``batch=B``): x_i ∼ q_θ, a = softmax(βR(x_i)),
-:math:`\hat g_E = s\sum_i (a_i - 1/B)\nabla\log q(x_i)` (self-normalised, baseline 1/B),
-:math:`\hat g_{KL} = \frac1B\sum_i\nabla\log q(x_i)\log\frac{q}{q_{\rm ref}}(x_i)` (REINFORCE).
+Finite batch (``batch=B``, a multiple of ``group_size`` G): B/G groups of G draws x ∼ q_θ;
+per group β (fixed, or the reference's bisection rule at ``kl_budget``) and leave-one-out
+advantages; the KL penalty is added to the advantages as
+:math:`-\lambda\log\frac{q}{q_{\rm ref}}(x_i)` (as the reference code does);
+:math:`\hat g = \frac1B\sum_i(cA_i - \lambda\log\frac{q}{q_{\rm ref}}(x_i))\nabla\log q(x_i)`
+(:func:`batch_gradient`). A group with no old-component draw gives the old mean no gradient
+(old-mode starvation; :func:`run` records how often it happens).
 
 PUCT reuse buffer: not modelled. In TTT-Discover the buffer chooses the *initial state* (a past
 solution) a rollout continues from; the two-mode abstraction has one-shot actions x with no state
@@ -45,12 +57,13 @@ only the variance/bias of finite batches otherwise — see CLAIMS.md §4 (replay
 
 from __future__ import annotations
 
+import math
 from functools import cache
 from typing import Any
 
 import numpy as np
 from scipy.optimize import brentq
-from scipy.special import expit, logit, softmax
+from scipy.special import expit, logit, logsumexp, softmax
 
 from ..errors import ParameterError
 from ..model import rkl_grad
@@ -60,27 +73,45 @@ from ..numeric.progress import report_steps
 from ..symbolic import mixture
 from ..symbolic import tttd as T
 from ..symbolic.symbols import mu_n, mu_o, sigma, w, x
-from ..training.sampling import check_batch, check_count, sample_mixture, score_terms
+from ..training.sampling import check_batch, check_count, log_q, sample_mixture
 from .base import MethodRun, Problem, require_equal_scales
 
 __all__ = ["NAME", "DESCRIPTION", "PARAMS", "SCALES", "REFERENCES", "check_params",
            "entropic_grad", "log_z", "tilt_kl", "adaptive_beta", "adaptive_beta_vec",
-           "batch_beta", "tttd_step",
+           "batch_beta", "loo_advantages", "tttd_step",
            "trajectory", "batch_gradient", "run"]
 
 NAME = "tttd"
-DESCRIPTION = ("TTT-Discover: entropic objective (1/beta) log E[exp(beta R)] - gamma KL(q||q_ref), "
-               "adaptive beta under a KL budget eps")
+DESCRIPTION = ("TTT-Discover: log E[exp(beta R)] - kl_coef KL(q||q_0) (objective=log, the "
+               "paper's), beta adaptive per group at KL budget ln 2, leave-one-out group "
+               "advantages")
+#: the defaults and where they come from (TTT-Discover reference code, test-time-training/discover
+#: at 96df74f): objective log = the gradient of the advantages e^{beta r}/Z_{-i} - 1
+#: (tinker_cookbook/rl/train.py:73-121); kl_budget ln 2 (rl/train.py:74, selected by
+#: adv_estimator=entropic_adaptive_beta in docs/launching.md:30); beta 2.0 (rl/train.py:428,
+#: recipes/ttt/train.py:44); kl_coef 0 (rl/train.py:430, recipes/ttt/train.py:42, "lambda in
+#: paper" docs/launching.md:59); group_size 8 (recipes/ttt/train.py:36); reference initial
+#: (the base model, rl/train.py:1001). eta is symforget's own (a step on the mixture
+#: parameters; the reference uses Adam at 4e-5 on LoRA weights).
 PARAMS: dict[str, tuple[type, Any, str]] = {
-    "beta": (float, 1.0, "inverse temperature beta > 0 (used when eps = 0)"),
-    "eps": (float, 0.0, "KL budget eps >= 0; eps > 0: beta adaptive per step with "
-                        "KL(q_beta||q) = eps (batch: eps < log B)"),
-    "gamma": (float, 0.5, "KL-penalty weight gamma >= 0 towards the reference"),
-    "eta": (float, 0.5, "step size eta > 0 (logit-w parametrisation; stable for "
-                        "eta (gamma + 1/(1 + beta sigma^2)) < 2)"),
-    "scale": (str, "entropic", "objective scale: entropic ((1/beta) log E e^{beta R}) or log "
-                               "(log E e^{beta R}, the paper's normalised advantages)"),
-    "reference": (str, "initial", "reference policy: initial (q at step 0) or target (p*)"),
+    "objective": (str, "log", "objective scale: log (log E e^{beta R}, the paper's J_beta, "
+                              "advantages e^{beta r}/Z - 1) or entropic ((1/beta) log E "
+                              "e^{beta R}, symforget's earlier default)"),
+    "kl_budget": (float, 0.6931471805599453,
+                  "KL budget (reference: ln 2) >= 0; > 0: beta adaptive with "
+                  "KL(q_beta||q) = kl_budget (population) or KL(softmax(beta r)||uniform) = "
+                  "kl_budget per group (batch; needs kl_budget < ln group_size); 0: fixed beta"),
+    "beta": (float, 2.0, "fixed inverse temperature beta > 0, used when kl_budget = 0 "
+                         "(reference adv_estimator_beta)"),
+    "kl_coef": (float, 0.0, "lambda >= 0: weight of the KL penalty towards the reference "
+                            "(reference kl_penalty_coef)"),
+    "group_size": (int, 8, "rollouts per group G >= 2 (finite batches: batch = groups x G, "
+                           "leave-one-out advantages and beta per group)"),
+    "eta": (float, 0.5, "step size eta > 0 on (logit w, mu_old, mu_new) (symforget's own; "
+                        "stable for eta (kl_coef + c/(1 + beta sigma^2)) < 2, c = beta (log) "
+                        "or 1 (entropic))"),
+    "reference": (str, "initial", "KL reference: initial (q at step 0, the base model) or "
+                                  "target (p*, symforget's own)"),
 }
 SCALES = ("entropic", "log")
 REFERENCES = ("initial", "target")
@@ -91,20 +122,30 @@ _MU_MAX = 1e6
 _MAX_RECORDS = 500
 
 
-def check_params(beta: Any = 1.0, eps: Any = 0.0, gamma: Any = 0.1, eta: Any = 0.5,
-                 scale: Any = "entropic", reference: Any = "initial") -> dict[str, Any]:
-    """Validate the TTT-Discover parameters (ParameterError naming the parameter and range)."""
-    out = {
-        "beta": float(V.positive("beta", beta).reshape(())),
-        "eps": float(V.nonnegative("eps", eps).reshape(())),
-        "gamma": float(V.nonnegative("gamma", gamma).reshape(())),
-        "eta": float(V.positive("eta", eta).reshape(())),
-    }
-    if scale not in SCALES:
-        raise ParameterError(f"scale={scale!r} must be one of {', '.join(SCALES)}")
+def check_params(objective: Any = PARAMS["objective"][1],
+                 kl_budget: Any = PARAMS["kl_budget"][1], beta: Any = PARAMS["beta"][1],
+                 kl_coef: Any = PARAMS["kl_coef"][1], group_size: Any = PARAMS["group_size"][1],
+                 eta: Any = PARAMS["eta"][1],
+                 reference: Any = PARAMS["reference"][1]) -> dict[str, Any]:
+    """Validate the TTT-Discover parameters (ParameterError naming the parameter and range).
+
+    The defaults are :data:`PARAMS`' (the one source of defaults)."""
+    out: dict[str, Any] = {}
+    if objective not in SCALES:
+        raise ParameterError(f"objective={objective!r} must be one of {', '.join(SCALES)}")
+    out["objective"] = objective
+    out["kl_budget"] = float(V.nonnegative("kl_budget", kl_budget).reshape(()))
+    out["beta"] = float(V.positive("beta", beta).reshape(()))
+    out["kl_coef"] = float(V.nonnegative("kl_coef", kl_coef).reshape(()))
+    if isinstance(group_size, bool) or not isinstance(group_size, (int, np.integer)) \
+            or group_size < 2:
+        raise ParameterError(f"group_size={group_size!r} must be an integer >= 2 (leave-one-out "
+                             "advantages need two rollouts per group)")
+    out["group_size"] = int(group_size)
+    out["eta"] = float(V.positive("eta", eta).reshape(()))
     if reference not in REFERENCES:
         raise ParameterError(f"reference={reference!r} must be one of {', '.join(REFERENCES)}")
-    out["scale"], out["reference"] = scale, reference
+    out["reference"] = reference
     return out
 
 
@@ -333,33 +374,82 @@ def trajectory(state0: Any, steps: int, *, m: float, ref: tuple[Any, Any, Any],
     return states, betas
 
 
+def loo_advantages(rewards: Any, beta: Any) -> np.ndarray:
+    r"""Leave-one-out entropic advantages of one group (last axis), TTT-Discover's estimator.
+
+    .. math::
+       A_i = \frac{e^{\beta r_i}}{Z_{-i}} - 1,\qquad
+       Z_{-i} = \frac{1}{G-1}\sum_{j\ne i} e^{\beta r_j},
+
+    formed in log space (rewards shifted by their maximum). Z_{−i} does not contain r_i, so
+    :math:`\mathbb E[A_i\nabla\log q(x_i)] = \mathbb E[e^{\beta R}\nabla\log q]\,
+    \mathbb E[1/Z_{-i}]`: the direction of :math:`\nabla\log\mathbb E_q e^{\beta R}` with
+    a positive factor that tends to :math:`1/\mathbb E e^{\beta R}` as G grows. Unlike the
+    self-normalised advantages :math:`e^{\beta r_i}/\bar e - 1`, the A_i do **not** sum to
+    zero in a group (e.g. e^{βr} = (1, ½, ½) gives (1, −⅓, −⅓)); they are all zero when the
+    rewards are equal and each is > −1. ``beta`` broadcasts against the leading axes.
+    """
+    r = np.asarray(rewards, dtype=np.float64)
+    if r.ndim < 1 or r.shape[-1] < 2:
+        raise ParameterError("loo_advantages: a group needs at least two rewards")
+    g = r.shape[-1]
+    b = np.asarray(beta, dtype=np.float64)[..., None]
+    z = b * (r - r.max(axis=-1, keepdims=True))
+    others = np.where(np.eye(g, dtype=bool), -np.inf, z[..., None, :])  # row i: j != i
+    log_zmi = logsumexp(others, axis=-1) - np.log(g - 1.0)
+    adv = np.expm1(z - log_zmi)
+    if not np.all(np.isfinite(adv)):
+        raise ParameterError(f"beta={beta!r}: leave-one-out advantages overflow (one reward "
+                             "dominates its group by more than ~700/beta); lower beta or use "
+                             "kl_budget > 0")
+    return adv
+
+
 def batch_gradient(rng: np.random.Generator, state: np.ndarray, batch: int, *, beta: float,
                    eps: float, gamma: float, m: float, ref: tuple[float, float, float],
-                   sigma: float = 1.0, scale: str = "entropic") -> tuple[np.ndarray, float]:
-    r"""Finite-batch ascent direction in (u, μo, μn) and the β used.
+                   sigma: float = 1.0, scale: str = "log", group_size: int | None = None
+                   ) -> tuple[np.ndarray, float, int, int]:
+    r"""Finite-batch ascent direction in (u, μo, μn), TTT-Discover's estimator.
 
-    x_i ∼ q_θ (B draws), :math:`a = \operatorname{softmax}(\beta R)`;
-    :math:`\hat g = c\sum_i(a_i - \tfrac1B)\nabla\log q(x_i)
-    - \gamma\frac1B\sum_i\nabla\log q(x_i)\log\frac{q}{q_{\rm ref}}(x_i)`, then the w-entry is
-    multiplied by w(1−w) (chain rule to u); c = 1/β (entropic) or 1 (log). β = ``beta``, or the
-    per-batch adaptive rule :func:`batch_beta` when ``eps > 0``.
+    ``batch`` = n_g · G draws x ∼ q_θ (G = ``group_size``, default one group of ``batch``). In
+    each group k: β_k = ``beta``, or with ``eps`` > 0 the reference's per-group rule
+    :math:`\mathrm{KL}(\operatorname{softmax}(\beta r)\Vert\mathrm{uniform}) = \varepsilon`
+    (:func:`batch_beta`); leave-one-out advantages A_i (:func:`loo_advantages`); the KL
+    penalty enters the advantage as in the reference code,
+    :math:`A_i \leftarrow c_k A_i - \gamma\log\frac{q}{q_{\rm ref}}(x_i)`, and
+
+    .. math::
+       \hat g = \frac1B\sum_i \big(c_k A_i - \gamma\log\tfrac{q}{q_{\rm ref}}(x_i)\big)
+       \nabla\log q(x_i),
+
+    c_k = 1 (objective log) or 1/β_k (entropic); the w-entry is then multiplied by w(1−w)
+    (chain rule to u). Returns (ĝ, mean β over groups, number of groups without an
+    old-component draw, number of old-component draws).
     """
     u_, mo, mn = (float(v) for v in state)
     wv = float(expit(u_))
-    xs, _ = sample_mixture(rng, batch, wv, mo, mn, sigma)
-    rew = -0.5 * (xs - m) ** 2
-    b = batch_beta(rew, eps) if eps > 0.0 else float(beta)
-    a = softmax(b * (rew - rew.max()))
+    gs = batch if group_size is None else int(group_size)
+    if batch % gs:
+        raise ParameterError(f"batch={batch} must be a multiple of group_size={gs}")
+    xs, old = sample_mixture(rng, batch, wv, mo, mn, sigma)
+    rew = (-0.5 * (xs - m) ** 2).reshape(-1, gs)
+    if eps > 0.0:
+        bs = np.array([batch_beta(rg, eps) for rg in rew])
+    else:
+        bs = np.full(rew.shape[0], float(beta))
+    adv = loo_advantages(rew, bs)
+    if scale == "entropic":
+        adv = adv / bs[:, None]
+    coef = adv.reshape(-1)
+    if gamma > 0.0:
+        lr = log_q(xs, wv, mo, mn, sigma) - log_q(xs, ref[0], ref[1], ref[2], sigma)
+        coef = coef - gamma * lr
     sc = np.stack([np.broadcast_to(np.asarray(o, dtype=np.float64), xs.shape)
                    for o in _score_fn()(xs, wv, mo, mn, sigma)], axis=-1)
-    c = 1.0 / b if scale == "entropic" else 1.0
-    g = c * ((a - 1.0 / batch)[:, None] * sc).sum(axis=0)
-    if gamma > 0.0:
-        h = score_terms(xs, wv, mo, mn, alpha=ref[0], target_old=ref[1], target_new=ref[2],
-                        sigma=sigma)
-        g = g - gamma * h.mean(axis=0)
+    g = (coef[:, None] * sc).mean(axis=0)
     g[0] *= wv * (1.0 - wv)
-    return g, b
+    starved = int(np.sum(~old.reshape(-1, gs).any(axis=1)))
+    return g, float(bs.mean()), starved, int(old.sum())
 
 
 def _record_index(steps: int) -> np.ndarray:
@@ -368,10 +458,20 @@ def _record_index(steps: int) -> np.ndarray:
 
 def run(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None,
         **params: Any) -> MethodRun:
-    """Run TTT-Discover on ``problem`` (population map, or finite batches of size ``batch``).
+    r"""Run TTT-Discover on ``problem`` (population map, or finite batches of size ``batch``).
 
-    Reward R(x) = −(x − μn*)²/2; the reference is the initial model (or p*). Records ≤ 501
-    steps (first and last included); ``extra["beta"]`` holds β at the recorded steps.
+    Parameters and defaults: :data:`PARAMS` (the one source of defaults, shared with the
+    command line). Reward R(x) = −(x − μn*)²/2 (symforget's own: the two-mode problem has no
+    verifiable reward); the KL reference is the initial model (or p*). The population map is
+    gradient ascent on :math:`c\log\mathbb E_q e^{\beta R} - \lambda\mathrm{KL}(q\Vert
+    q_{\rm ref})` (c = 1 for objective log, 1/β for entropic) with β adaptive at
+    KL(q_β‖q) = kl_budget; a finite batch of B = n_g · group_size draws uses the reference's
+    per-group β and leave-one-out advantages (:func:`batch_gradient`).
+
+    Records ≤ 501 steps (first and last included); ``extra["beta"]`` holds β (mean over the
+    groups of a batch) at the recorded steps; finite batches also record
+    ``extra["starved_group_fraction"]`` (groups without an old-component draw: their
+    advantages cannot touch the old mean) and ``extra["starved_batch_fraction"]``.
     """
     require_equal_scales(problem, NAME)
     unknown = set(params) - set(PARAMS)
@@ -380,6 +480,15 @@ def run(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None
                              f"allowed: {', '.join(PARAMS)}")
     p = check_params(**params)
     steps = check_count("steps", steps)
+    if batch is not None:
+        batch = check_batch(batch)
+        if batch % p["group_size"]:
+            raise ParameterError(f"batch={batch} must be a multiple of group_size="
+                                 f"{p['group_size']} (TTT-Discover draws whole groups)")
+        if p["kl_budget"] > 0.0 and p["kl_budget"] >= math.log(p["group_size"]):
+            raise ParameterError(f"kl_budget={p['kl_budget']!r} must be < ln(group_size) = "
+                                 f"{math.log(p['group_size']):.4g} (KL of a group "
+                                 "reweighting to uniform is at most ln G)")
     w0, mo0, mn0 = problem.theta0
     ref = _reference(problem, p["reference"])
     m, sg = problem.mu_new_star, problem.sigma
@@ -387,18 +496,20 @@ def run(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None
     keep = set(_record_index(steps).tolist())
     rec, beta_rec = [st.copy()], []
     rng = np.random.default_rng(seed) if batch is not None else None
-    if batch is not None:
-        batch = check_batch(batch)
+    starved_groups = starved_batches = 0
     for t in range(steps):
         report_steps(t, steps)
         if batch is None:
-            b = (adaptive_beta(st[0], st[1], st[2], eps=p["eps"], m=m, sigma=sg)
-                 if p["eps"] > 0.0 else p["beta"])
-            st = tttd_step(st, beta=b, gamma=p["gamma"], eta=p["eta"], m=m, ref=ref, sigma=sg,
-                           scale=p["scale"])
+            b = (adaptive_beta(st[0], st[1], st[2], eps=p["kl_budget"], m=m, sigma=sg)
+                 if p["kl_budget"] > 0.0 else p["beta"])
+            st = tttd_step(st, beta=b, gamma=p["kl_coef"], eta=p["eta"], m=m, ref=ref,
+                           sigma=sg, scale=p["objective"])
         else:
-            g, b = batch_gradient(rng, st, batch, beta=p["beta"], eps=p["eps"],
-                                  gamma=p["gamma"], m=m, ref=ref, sigma=sg, scale=p["scale"])
+            g, b, ns, n_old = batch_gradient(rng, st, batch, beta=p["beta"], eps=p["kl_budget"],
+                                             gamma=p["kl_coef"], m=m, ref=ref, sigma=sg,
+                                             scale=p["objective"], group_size=p["group_size"])
+            starved_groups += ns
+            starved_batches += n_old == 0
             st = tttd_step(st, beta=b, gamma=0.0, eta=p["eta"], m=m, ref=ref, sigma=sg,
                            grad=g)
         if t + 1 in keep:
@@ -407,6 +518,9 @@ def run(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None
     arr = np.array(rec)
     idx = np.array(sorted(keep))
     sig = np.full(len(idx), sg)
+    extra: dict[str, Any] = {"beta": [float(v) for v in beta_rec]}
+    if batch is not None and steps > 0:
+        extra["starved_group_fraction"] = starved_groups / (steps * (batch // p["group_size"]))
+        extra["starved_batch_fraction"] = starved_batches / steps
     return MethodRun(NAME, problem, {**p, "batch": batch, "steps": steps, "seed": seed},
-                     idx, expit(arr[:, 0]), arr[:, 1], arr[:, 2], sig, sig,
-                     extra={"beta": [float(v) for v in beta_rec]})
+                     idx, expit(arr[:, 0]), arr[:, 1], arr[:, 2], sig, sig, extra=extra)

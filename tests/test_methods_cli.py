@@ -123,13 +123,14 @@ def test_compare_reproducible_and_table() -> None:
 
 def test_cli_simulate_sdft_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "s.json"
-    rc = cli.main(["simulate", "sdft", "--lam", "0.5", "--alpha", "0.3", "--delta", "3",
+    rc = cli.main(["simulate", "sdft", "--teacher", "anchored", "--anchor-weight", "0.5",
+                   "--alpha", "0.3", "--delta", "3",
                    "--steps", "40", "--json", str(out)])
     assert rc == 0
     text = capsys.readouterr().out
     assert "old w" in text and "old drift" in text and "new error" in text
     data = json.loads(out.read_text())
-    assert data["method"] == "sdft" and data["params"]["lam"] == 0.5
+    assert data["method"] == "sdft" and data["params"]["anchor_weight"] == 0.5
     assert data["problem"]["mu_new_star"] == 3.0 and data["problem"]["alpha"] == 0.3
     traj = data["trajectory"]
     assert traj["step"][0] == 0 and traj["step"][-1] == 40
@@ -144,7 +145,7 @@ def test_cli_simulate_batch_and_alias(capsys: pytest.CaptureFixture[str]) -> Non
 
 
 @pytest.mark.parametrize("argv", [
-    ["simulate", "sdft", "--lam", "1.5"],
+    ["simulate", "sdft", "--anchor-weight", "1.5"],
     ["simulate", "sdft", "--anchor", "both"],
     ["simulate", "sdft", "--steps", "0"],
     ["simulate", "nosuch"],
@@ -211,4 +212,4 @@ def test_cli_help_lists_methods(capsys: pytest.CaptureFixture[str]) -> None:
         assert name in out
     assert cli.main(["simulate", "sdft", "--help"]) == 0
     out = capsys.readouterr().out
-    assert "--lam" in out and "--anchor" in out and "--batch" in out and "--plot" in out
+    assert "--anchor-weight" in out and "--anchor" in out and "--batch" in out and "--plot" in out

@@ -181,11 +181,17 @@ def test_observations_of_claims_md() -> None:
 
 
 def test_run_records_and_validation() -> None:
-    run = M.run(Problem(), steps=520, lam=1.0)  # λ = 1: T = p* (K = 2, cheap steps)
+    # λ = 1: T = p* (K = 2, cheap steps)
+    run = M.run(Problem(), steps=520, teacher="anchored", anchor_weight=1.0)
     assert run.steps[0] == 0 and run.steps[-1] == 520 and len(run.steps) <= 501
-    assert run.params["lam"] == 1.0 and run.params["batch"] is None
-    bad = [({"lam": 1.5}, "lam"), ({"beta": 0.0}, "beta"), ({"eta": -1.0}, "eta"),
-           ({"anchor": "both"}, "anchor"), ({"gamma": 1.0}, "gamma")]
+    assert run.params["anchor_weight"] == 1.0 and run.params["batch"] is None
+    bad = [({"anchor_weight": 1.5}, "anchor_weight"), ({"ema": -0.1}, "ema"),
+           ({"ema": 1.5}, "ema"), ({"eta": -1.0}, "eta"),
+           ({"anchor": "both"}, "anchor"), ({"gamma": 1.0}, "gamma"),
+           ({"lam": 0.5}, "lam"), ({"teacher": "blend"}, "teacher"), ({"kl": "jsd"}, "kl"),
+           ({"kl_estimator": "pathwise"}, "kl_estimator"),
+           ({"tilt_strength": 0.0}, "tilt_strength"),
+           ({"kl_estimator": "reinforce"}, "reinforce")]
     for kw, name in bad:
         with pytest.raises(ParameterError, match=name):
             M.run(Problem(), steps=3, **kw)
@@ -196,9 +202,10 @@ def test_run_records_and_validation() -> None:
 
 
 def test_batch_runs_are_seeded() -> None:
-    a = M.run(Problem(), steps=30, batch=8, seed=4, lam=0.0)
-    b = M.run(Problem(), steps=30, batch=8, seed=4, lam=0.0)
-    c = M.run(Problem(), steps=30, batch=8, seed=5, lam=0.0)
+    kw = dict(teacher="anchored", anchor_weight=0.0, kl_estimator="reinforce", ema=0.1)
+    a = M.run(Problem(), steps=30, batch=8, seed=4, **kw)
+    b = M.run(Problem(), steps=30, batch=8, seed=4, **kw)
+    c = M.run(Problem(), steps=30, batch=8, seed=5, **kw)
     np.testing.assert_array_equal(a.w, b.w)
     assert not np.array_equal(a.w, c.w)
     assert np.ptp(a.w) > 0  # λ = 0 with finite batches: w moves (unanchored)

@@ -1,29 +1,46 @@
 r"""SDFT — self-distillation fine-tuning (arXiv 2601.19897) as an update map (CLAIMS.md §5).
 
-The student samples on-policy and minimises the reverse KL to a teacher that is the same model
-conditioned on a demonstration, with EMA-averaged weights. On the two-mode problem:
+The student samples on-policy and minimises a KL (reverse by default, SDFT's loss) to a teacher
+that is the same model conditioned on a demonstration, with EMA-averaged weights ϑ. The two-mode
+problem has no prompts or demonstrations, so the teacher is a modelling choice, named by
+``teacher`` (:data:`PARAMS`):
+
+* ``"tilt"`` (default): :math:`T_t\propto q_{\vartheta_t}e^{\kappa R}`, R the new task's
+  log-density (:func:`tilt_teacher`) — SDFT's own justification (the demonstration-conditioned
+  model approximates the trust-region step :math:`\pi_{k+1}\propto\pi_k e^{r/\beta}`); the
+  reward R and its strength κ (``tilt_strength``) are symforget's assumptions;
+* ``"anchored"``: :math:`T_t = (1-\lambda)\,q_{\vartheta_t} + \lambda A` (the abstraction the
+  analysis paper appears to use; λ = ``anchor_weight`` and A = ``anchor`` are assumptions, and
+  A = p* puts the old task into the teacher, i.e. builds retention in).
+
+One step (network coordinates, u = logit w; D the chosen KL direction):
 
 .. math::
-   T_t = (1-\lambda)\,q_{\vartheta_t} + \lambda A,\quad
-   u_{t+1} = u_t - \eta\,w_t(1-w_t)\,\partial_w\mathrm{KL}(q_{\theta_t}\Vert T_t),\quad
-   \mu_{t+1} = \mu_t - \eta\,\partial_\mu\mathrm{KL}(q_{\theta_t}\Vert T_t),
+   u_{t+1} = u_t - \eta\,w_t(1-w_t)\,\partial_w D(q_{\theta_t}, T_t),\quad
+   \mu_{t+1} = \mu_t - \eta\,\partial_\mu D(q_{\theta_t}, T_t),
 
-   \vartheta_{t+1} = (1-\beta)\,\vartheta_t + \beta\,\theta_{t+1}\quad
-   \text{(EMA in the network coordinates } (u = \operatorname{logit} w, \mu_o, \mu_n)).
+   \vartheta_{t+1} = (1-\epsilon)\,\vartheta_t + \epsilon\,\theta_{t+1}\quad
+   (\epsilon = \texttt{ema}; \epsilon = 0: \text{frozen teacher}).
 
-λ ∈ [0, 1] is the anchor strength (how much of the teacher comes from the demonstration),
-A the demonstration-conditioned behaviour: ``"target"`` (A = p*: the teacher knows both tasks),
-``"new"`` (A = P_new) or ``"old"`` (A = P_old). Steps are taken in u = logit w because plain
-steps in w with a fixed η are unstable as w → 0 (the w-gradient of a reverse KL grows like
-log w); the logit step is stable for η I_u < 1, I_u the Fisher information in u.
+Steps are taken in u = logit w because plain steps in w with a fixed η are unstable as w → 0
+(the w-gradient of a reverse KL grows like log w); the logit step is stable for η I_u < 1, I_u
+the Fisher information in u. The lower-level functions keep the internal names ``lam``
+(= anchor_weight) and ``beta`` (= ema) the ``sdft.*`` claims were derived with.
 
 The gradient is the compiled SymPy spec :func:`symforget.symbolic.sdft.target_grad_spec`
 (reverse KL against a general K-component teacher; zero-weight components are dropped, so
-K = 2, 3 or 4), integrated by :func:`symforget.numeric.quadrature.expect`. The finite-batch version
-replaces it by the REINFORCE estimate mean_i ∇log q(x_i)(log q(x_i) − log T(x_i) + 1),
-x_i ∼ q_θ (B draws per step): the gradient of the sampled surrogate loss, score-function term
-included; the +1 has mean zero but carries the sampling noise (without it the estimate is
-identically zero whenever T = q_θ, e.g. for λ = 0 at ϑ = θ, and the run would never move).
+K = 2, 3 or 4), integrated by :func:`symforget.numeric.quadrature.expect`. Other teachers
+and the forward direction use :func:`general_kl_grad` (Gauss–Hermite quadrature, 240 nodes).
+
+Finite batches (B draws x_i ∼ q_θ per step), ``kl_estimator``:
+
+* ``"analytic"`` (default): mean_i ∇log q(x_i)(log q(x_i) − log T(x_i)) with both densities in
+  closed form (:func:`analytic_batch_grad`) — the analogue of SDFT's per-token KL computed
+  over the whole vocabulary: exactly zero when T = q_θ;
+* ``"reinforce"``: mean_i ∇log q(x_i)(log q(x_i) − log T(x_i) + 1), the gradient of the
+  sampled surrogate loss with its score-function term; the +1 has mean zero but carries noise
+  even when T = q_θ (the random walk of ``sdft.no_anchor_neutral`` is a property of this
+  estimator, not of SDFT).
 """
 
 from __future__ import annotations
@@ -44,37 +61,79 @@ from ..symbolic import sdft as S
 from ..symbolic.symbols import x as _x
 from .base import MethodRun, Problem, require_equal_scales
 
-__all__ = ["NAME", "DESCRIPTION", "PARAMS", "ANCHORS", "teacher", "kl_grad", "sdft_step",
-           "run", "run_chains", "check_params"]
+__all__ = ["NAME", "DESCRIPTION", "PARAMS", "ANCHORS", "TEACHERS", "DIRECTIONS", "ESTIMATORS",
+           "teacher", "tilt_teacher", "anchored_components", "kl_grad", "general_kl_grad",
+           "analytic_batch_grad", "sdft_step", "run", "run_chains", "check_params"]
 
 NAME = "sdft"
-DESCRIPTION = ("self-distillation: on-policy reverse KL to the EMA teacher "
-               "(1-lam) q_ema + lam A")
+DESCRIPTION = ("self-distillation: on-policy KL (reverse by default) to the EMA student as a "
+               "teacher, tilted towards the demonstration (teacher=tilt) or blended with an "
+               "anchor (teacher=anchored)")
+#: The defaults and where they come from: ema 0.01 = the reference trainer's teacher mix-up rate
+#: (SDFT, arXiv 2601.19897, idanshen/Self-Distillation; METHODS.md), ema 0 = a frozen teacher
+#: (reported there to work comparably); kl reverse = the paper's loss (the trainer's JSD knob
+#: defaults to reverse); kl_estimator analytic = the paper's per-token KL evaluated in closed form.
+#: teacher, tilt_strength, anchor_weight, anchor and eta are symforget's own abstractions.
 PARAMS: dict[str, tuple[type, Any, str]] = {
-    "lam": (float, 0.5, "anchor strength lambda in [0, 1] (0: teacher = EMA student only)"),
-    "beta": (float, 0.1, "EMA rate beta in (0, 1] of the teacher weights"),
-    "eta": (float, 0.5, "step size eta > 0 (logit-w parametrisation)"),
-    "anchor": (str, "target", "demonstration-conditioned behaviour A: target (p*), new, old"),
+    "teacher": (str, "tilt", "teacher model (symforget's abstraction): tilt (EMA student tilted "
+                             "by the demonstration's reward, T ~ q_ema exp(-k (x-mu_new*)^2 / "
+                             "(2 sigma^2)), SDFT's own justification) or anchored ((1-lam) "
+                             "q_ema + lam A, the analysis paper's abstraction)"),
+    "ema": (float, 0.01, "EMA rate of the teacher weights in [0, 1] (reference 0.01; 0: frozen "
+                         "teacher = the initial student)"),
+    "kl": (str, "reverse", "KL direction: reverse KL(q||T) (SDFT's loss) or forward KL(T||q)"),
+    "kl_estimator": (str, "analytic", "finite-batch estimator: analytic (per-sample log-ratio in "
+                                   "closed form, exactly 0 when T = q) or reinforce (with the "
+                                   "+1 score term: noise at T = q)"),
+    "tilt_strength": (float, 1.0, "teacher=tilt: strength k > 0 of the demonstration's reward "
+                                  "(symforget's own)"),
+    "anchor_weight": (float, 0.5, "teacher=anchored: anchor strength lam in [0, 1] (symforget's "
+                                  "own assumption)"),
+    "anchor": (str, "target", "teacher=anchored: demonstration behaviour A: target (p*: an "
+                              "assumption that builds retention in), new, old"),
+    "eta": (float, 0.5, "step size eta > 0 (logit-w parametrisation; symforget's own)"),
 }
 ANCHORS = ("target", "new", "old")
+TEACHERS = ("tilt", "anchored")
+DIRECTIONS = ("reverse", "forward")
+ESTIMATORS = ("analytic", "reinforce")
 #: logit clip: w stays a positive double (expit(-600) ≈ 1e-261); documented, never silent NaN
 _U_MAX = 600.0
 _MAX_RECORDS = 500
 
 
-def check_params(lam: Any = 0.5, beta: Any = 0.1, eta: Any = 0.5,
-                 anchor: Any = "target") -> dict[str, Any]:
-    """Validate the SDFT parameters (ParameterError naming the parameter and its range)."""
-    lam_ = float(V.finite("lam", lam).reshape(()))
+def check_params(teacher: Any = PARAMS["teacher"][1], ema: Any = PARAMS["ema"][1],
+                 kl: Any = PARAMS["kl"][1],
+                 kl_estimator: Any = PARAMS["kl_estimator"][1],
+                 tilt_strength: Any = PARAMS["tilt_strength"][1],
+                 anchor_weight: Any = PARAMS["anchor_weight"][1],
+                 anchor: Any = PARAMS["anchor"][1], eta: Any = PARAMS["eta"][1]
+                 ) -> dict[str, Any]:
+    """Validate the SDFT parameters (ParameterError naming the parameter and its range).
+
+    Defaults: :data:`PARAMS` (the one source of defaults)."""
+    if teacher not in TEACHERS:
+        raise ParameterError(f"teacher={teacher!r} must be one of {', '.join(TEACHERS)}")
+    if kl not in DIRECTIONS:
+        raise ParameterError(f"kl={kl!r} must be one of {', '.join(DIRECTIONS)}")
+    if kl_estimator not in ESTIMATORS:
+        raise ParameterError(f"kl_estimator={kl_estimator!r} must be one of "
+                             f"{', '.join(ESTIMATORS)}")
+    if kl_estimator == "reinforce" and (teacher != "anchored" or kl != "reverse"):
+        raise ParameterError("kl_estimator='reinforce' is implemented for teacher='anchored' "
+                             "with kl='reverse' only")
+    ema_ = float(V.finite("ema", ema).reshape(()))
+    if not 0.0 <= ema_ <= 1.0:
+        raise ParameterError(f"ema={ema_!r} must lie in [0, 1] (0: frozen teacher)")
+    lam_ = float(V.finite("anchor_weight", anchor_weight).reshape(()))
     if not 0.0 <= lam_ <= 1.0:
-        raise ParameterError(f"lam={lam_!r} must lie in [0, 1]")
-    beta_ = float(V.finite("beta", beta).reshape(()))
-    if not 0.0 < beta_ <= 1.0:
-        raise ParameterError(f"beta={beta_!r} must lie in (0, 1]")
+        raise ParameterError(f"anchor_weight={lam_!r} must lie in [0, 1]")
+    kappa = float(V.positive("tilt_strength", tilt_strength).reshape(()))
     eta_ = float(V.positive("eta", eta).reshape(()))
     if anchor not in ANCHORS:
         raise ParameterError(f"anchor={anchor!r} must be one of {', '.join(ANCHORS)}")
-    return {"lam": lam_, "beta": beta_, "eta": eta_, "anchor": anchor}
+    return {"teacher": teacher, "ema": ema_, "kl": kl, "kl_estimator": kl_estimator,
+            "tilt_strength": kappa, "anchor_weight": lam_, "anchor": anchor, "eta": eta_}
 
 
 def teacher(problem: Problem, ubar: np.ndarray, *, lam: float | np.ndarray,
@@ -185,23 +244,160 @@ def _reinforce_grad(rng: np.random.Generator, problem: Problem, th: np.ndarray, 
                      for t in terms], axis=-1)
 
 
+# --------------------------------------------------------------------------------------------
+# general teachers (components with their own scales): the tilt teacher, the forward direction,
+# the analytic finite-batch estimator. Expectations under Gaussian components by Gauss-Hermite
+# quadrature (the integrands are smooth: logs of Gaussian mixtures).
+
+_GH_T, _GH_H = np.polynomial.hermite.hermgauss(240)
+_GH_H = _GH_H / math.sqrt(math.pi)
+
+
+def tilt_teacher(problem: Problem, ubar: np.ndarray, *,
+                 tilt_strength: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Components (log-weights, means, scales), each (..., 2), of the tilt teacher
+
+    .. math::
+       T \propto q_{\bar\vartheta}(x)\,e^{\kappa R(x)},\qquad
+       R(x) = -\frac{(x-\mu_n^*)^2}{2\sigma^2},
+
+    SDFT's own justification of the demonstration-conditioned teacher (the trust-region
+    optimum :math:`\pi_{k+1}\propto\pi_k e^{r/\beta}`) with the demonstration's reward taken
+    as the new task's log-density, κ = ``tilt_strength`` (both symforget's choices). Component
+    c of :math:`q_{\bar\vartheta}` becomes :math:`N(\frac{\bar\mu_c+\kappa\mu_n^*}{1+\kappa},
+    \frac{\sigma^2}{1+\kappa})` with weight :math:`\propto\bar w_c Z_c`,
+    :math:`\log Z_c = -\tfrac12\log(1+\kappa) - \frac{\kappa(\bar\mu_c-\mu_n^*)^2}
+    {2\sigma^2(1+\kappa)}`.
+    """
+    vb = np.asarray(ubar, dtype=np.float64)
+    k, m, sg = float(tilt_strength), problem.mu_new_star, problem.sigma
+    lw = np.stack([-np.logaddexp(0.0, -vb[..., 0]), -np.logaddexp(0.0, vb[..., 0])], axis=-1)
+    mus = vb[..., 1:3]
+    lw = lw - k * (mus - m) ** 2 / (2.0 * sg * sg * (1.0 + k))
+    lw = lw - np.logaddexp(lw[..., :1], lw[..., 1:2])
+    means = (mus + k * m) / (1.0 + k)
+    scales = np.full(means.shape, sg / math.sqrt(1.0 + k))
+    return lw, means, scales
+
+
+def anchored_components(problem: Problem, ubar: np.ndarray, *, lam: float,
+                        anchor: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The anchored teacher :func:`teacher` as (log-weights, means, scales), each (..., K)."""
+    ells, ms = teacher(problem, ubar, lam=lam, anchor=anchor)
+    lead = np.asarray(ubar).shape[:-1]
+    lw = np.stack([np.broadcast_to(e, lead) for e in ells], axis=-1)
+    mu = np.stack([np.broadcast_to(np.asarray(v, dtype=np.float64), lead) for v in ms], axis=-1)
+    return lw, mu, np.full(mu.shape, problem.sigma)
+
+
+def _log_mix(x: np.ndarray, lw: np.ndarray, mu: np.ndarray, sc: np.ndarray) -> np.ndarray:
+    """log Σ_k e^{lw_k} N(x; mu_k, sc_k²); x (..., n), components (..., K) → (..., n)."""
+    z = (x[..., None] - mu[..., None, :]) / sc[..., None, :]
+    terms = lw[..., None, :] - 0.5 * z * z - np.log(sc[..., None, :]) - 0.5 * math.log(2 * math.pi)
+    return np.logaddexp.reduce(terms, axis=-1)
+
+
+def _student(th: np.ndarray, x: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """log q_θ(x) and the score ∇_{(w,μo,μn)} log q_θ(x); th (..., 3), x (..., n)."""
+    w, mo, mn = th[..., 0:1], th[..., 1:2], th[..., 2:3]
+    c = -0.5 * math.log(2 * math.pi) - math.log(sigma)
+    lpo = c - 0.5 * ((x - mo) / sigma) ** 2
+    lpn = c - 0.5 * ((x - mn) / sigma) ** 2
+    with np.errstate(divide="ignore"):
+        lq = np.logaddexp(np.log(w) + lpo, np.log1p(-w) + lpn)
+    po, pn = np.exp(lpo - lq), np.exp(lpn - lq)  # φ_c/q
+    score = np.stack([po - pn, w * po * (x - mo) / sigma**2,
+                      (1.0 - w) * pn * (x - mn) / sigma**2], axis=-1)
+    return lq, score
+
+
+def general_kl_grad(th: np.ndarray, comps: tuple[np.ndarray, np.ndarray, np.ndarray], *,
+                    sigma: float, kl: str = "reverse") -> np.ndarray:
+    r"""Population gradient in (w, μo, μn) of the KL between the student and a teacher with
+    components of their own scales (``comps`` = log-weights, means, scales, each (..., K)).
+
+    reverse: :math:`\nabla\mathrm{KL}(q_\theta\Vert T) = \mathbb E_q[\nabla\log q\,
+    (\log q - \log T)]`; forward: :math:`\nabla\mathrm{KL}(T\Vert q_\theta) =
+    -\mathbb E_T[\nabla\log q]`. Expectations over each Gaussian component by 240-node
+    Gauss–Hermite quadrature; vectorised over the leading axes of ``th`` (..., 3).
+    """
+    th = np.asarray(th, dtype=np.float64)
+    lw, mu, sc = (np.asarray(c, dtype=np.float64) for c in comps)
+    if kl == "reverse":
+        w = th[..., 0:1]
+        nodes = [th[..., 1:2] + sigma * math.sqrt(2.0) * _GH_T,
+                 th[..., 2:3] + sigma * math.sqrt(2.0) * _GH_T]
+        out = 0.0
+        for cw, x in zip((w, 1.0 - w), nodes, strict=True):
+            lq, score = _student(th, x, sigma)
+            f = score * (lq - _log_mix(x, lw, mu, sc))[..., None]
+            out = out + cw * np.einsum("...nj,n->...j", f, _GH_H)
+        return np.asarray(out)
+    out = 0.0
+    for k in range(lw.shape[-1]):
+        x = mu[..., k:k + 1] + sc[..., k:k + 1] * math.sqrt(2.0) * _GH_T
+        _, score = _student(th, x, sigma)
+        out = out - np.exp(lw[..., k:k + 1]) * np.einsum("...nj,n->...j", score, _GH_H)
+    return np.asarray(out)
+
+
+def analytic_batch_grad(rng: np.random.Generator, th: np.ndarray,
+                        comps: tuple[np.ndarray, np.ndarray, np.ndarray], batch: int, *,
+                        sigma: float, kl: str = "reverse") -> np.ndarray:
+    r"""Finite-batch gradient from B on-policy draws x_i ∼ q_θ per chain, th (N, 3) → (N, 3).
+
+    The per-sample term is evaluated in closed form (log-densities of student and teacher,
+    the analogue of SDFT's per-token KL summed analytically over the vocabulary):
+
+    * reverse: :math:`\hat g = \frac1B\sum_i\nabla\log q(x_i)\,(\log q - \log T)(x_i)`;
+    * forward: :math:`\hat g = \frac1B\sum_i\nabla\log q(x_i)\,(1 - T/q)(x_i)`
+      (unbiased for :math:`-\mathbb E_T\nabla\log q`, as :math:`\mathbb E_q\nabla\log q = 0`).
+
+    Both are exactly zero when T = q_θ (every sample), unlike the REINFORCE estimator with the
+    +1 score term. Unbiased for :func:`general_kl_grad`.
+    """
+    n = th.shape[0]
+    old = rng.random((n, batch)) < th[:, :1]
+    xs = np.where(old, th[:, 1:2], th[:, 2:3]) + sigma * rng.standard_normal((n, batch))
+    lq, score = _student(th, xs, sigma)
+    lt = _log_mix(xs, *comps)
+    coef = (lq - lt) if kl == "reverse" else -np.expm1(lt - lq)
+    return (score * coef[..., None]).mean(axis=1)
+
+
 def run_chains(problem: Problem, theta0: np.ndarray, *, steps: int, lam: float | np.ndarray,
                beta: float, eta: float, anchor: str, batch: int | None = None, seed: int = 0,
                free: tuple[bool, bool, bool] = (True, True, True), record_every: int = 1,
-               with_teacher: bool = False) -> tuple[np.ndarray, ...]:
+               with_teacher: bool = False, teacher: str = "anchored",
+               tilt_strength: float = 1.0, kl: str = "reverse",
+               estimator: str = "reinforce") -> tuple[np.ndarray, ...]:
     """Iterate the SDFT map for N independent chains started at ``theta0`` (N, 3) with the
     teacher at the student (ϑ_0 = θ_0). Returns (recorded steps (R,), θ (R, N, 3)) and, with
-    ``with_teacher``, also the EMA teacher in network coordinates (R, N, 3)."""
+    ``with_teacher``, also the EMA teacher in network coordinates (R, N, 3).
+
+    ``beta`` is the EMA rate (``ema`` of :data:`PARAMS`; 0 freezes the teacher), ``lam`` the
+    anchor weight (``anchor_weight``). The keyword defaults (anchored teacher, reverse KL,
+    REINFORCE estimator) are the map the ``sdft.*`` claims were derived for; :func:`run` uses
+    :data:`PARAMS`' defaults.
+    """
     th = np.array(theta0, dtype=np.float64).reshape(-1, 3)
     ub = th.copy()
     ub[:, 0] = logit(th[:, 0])
     rng = np.random.default_rng(seed)
     rec_steps, rec, rec_t = [0], [th.copy()], [ub.copy()]
+    compiled = teacher == "anchored" and kl == "reverse"
     for k in range(steps):
         report_steps(k, steps)
         g = None
-        if batch is not None:
-            g = _reinforce_grad(rng, problem, th, ub, batch, lam, anchor)
+        if compiled and (batch is None or estimator == "reinforce"):
+            if batch is not None:
+                g = _reinforce_grad(rng, problem, th, ub, batch, lam, anchor)
+        else:
+            comps = (tilt_teacher(problem, ub, tilt_strength=tilt_strength)
+                     if teacher == "tilt" else
+                     anchored_components(problem, ub, lam=lam, anchor=anchor))
+            g = (general_kl_grad(th, comps, sigma=problem.sigma, kl=kl) if batch is None else
+                 analytic_batch_grad(rng, th, comps, batch, sigma=problem.sigma, kl=kl))
         th, ub = sdft_step(problem, th, ub, lam=lam, beta=beta, eta=eta, anchor=anchor,
                            free=free, grad=g)
         if (k + 1) % record_every == 0 or k + 1 == steps:
@@ -229,18 +425,22 @@ def _check_batch(batch: Any) -> int | None:
 
 def run(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None,
         **params: Any) -> MethodRun:
-    """Run SDFT on ``problem`` (population map if ``batch`` is None, REINFORCE otherwise)."""
+    """Run SDFT on ``problem`` (population map if ``batch`` is None, else B on-policy draws per
+    step with the chosen ``kl_estimator``). Parameters and defaults: :data:`PARAMS`."""
     require_equal_scales(problem, NAME)
     unknown = set(params) - set(PARAMS)
     if unknown:
         raise ParameterError(f"unknown SDFT parameter(s) {sorted(unknown)}; known: "
                              f"{', '.join(PARAMS)}")
-    p = check_params(**{k: params.get(k, v[1]) for k, v in PARAMS.items()})
+    p = check_params(**params)
     steps = _check_steps(steps)
     batch = _check_batch(batch)
     every = max(1, -(-steps // _MAX_RECORDS))
     rec_steps, rec = run_chains(problem, np.array(problem.theta0), steps=steps, batch=batch,
-                                seed=seed, record_every=every, **p)
+                                seed=seed, record_every=every, lam=p["anchor_weight"],
+                                beta=p["ema"], eta=p["eta"], anchor=p["anchor"],
+                                teacher=p["teacher"], tilt_strength=p["tilt_strength"],
+                                kl=p["kl"], estimator=p["kl_estimator"])
     th = rec[:, 0, :]
     sig = np.full(len(rec_steps), problem.sigma)
     return MethodRun(NAME, problem, {**p, "batch": batch, "seed": seed}, rec_steps,

@@ -123,7 +123,7 @@ def test_a_rule_without_the_remainder_or_the_root_breakpoints_is_rejected(monkey
     ref = _reference(A, B, C, "sigmoid")
     step_only = L._step_moments(np.array([A]), np.array([B]), np.array([C]))[:3, 0]
     assert max(abs(step_only[k] - ref[k]) for k in range(3)) > 1e-3
-    monkeypatch.setattr(L, "LEVELS", L.LEVELS[1:])  # no roots among the breakpoints
-    monkeypatch.setattr(L, "_BASE", np.array([-8.0, 8.0]))
+    monkeypatch.setattr(L, "_SIGNED_LEVELS", L._SIGNED_LEVELS[1:])  # no roots as breakpoints
+    monkeypatch.setattr(L, "_MAX_WIDTH", 16.0)
     G = L.sigmoid_moments(A, B, C)[0]
     assert max(abs(G[k] - ref[k]) for k in range(3)) > 1e-10

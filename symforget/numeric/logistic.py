@@ -19,11 +19,12 @@ the only integrals left in the reduced per-component-scale gradients
   Gauss–Legendre panels whose breakpoints are the level sets :math:`z(t) = \pm L` for
   L ∈ :data:`LEVELS` (L = 0: the roots, where ρ has its kink or jump), the vertex (graded on
   the scale :math:`1/\sqrt{|A|}` when :math:`|z_v| \le 20`: there the complex singularities
-  z = ±iπ of ρ come close), and Gaussian base points every 2, all inside the window where
-  :math:`|z| \le 36` and :math:`|t| \le 9` (the step parts are exact on the whole line, so
-  cutting the remainders at :math:`|t| = 9` costs at most :math:`\log 2\,\mathbb E[t^2;
-  |t|>9] < 10^{-16}`). Between two levels the remainder varies by a bounded factor, so a fixed
-  rule per panel resolves it whether z is nearly linear (long panels in t) or dominated by its
+  z = ±iπ of ρ come close), and every panel longer than 2 split evenly (the Gaussian's
+  resolution), all inside the window where
+  :math:`|z| \le 36` and :math:`|t| \le 8.5` (the step parts are exact on the whole line, so
+  cutting the remainders at :math:`|t| = 8.5` costs at most :math:`\log 2\,\mathbb E[t^2;
+  |t|>8.5] < 2\cdot10^{-15}`). Between two levels the remainder varies by a bounded factor, so a
+  fixed rule per panel resolves it whether z is nearly linear (long panels in t) or dominated by its
   curvature. A panel gets 10 nodes where |z| < 9 on it and fewer further out (the remainder is
   below :math:`e^{-|z|}` there and needs only the relative accuracy that keeps its absolute
   error near 1e-16). Panels are flattened across the batch, so a row pays only for its own
@@ -47,16 +48,22 @@ _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 _INV_SQRT2 = 1.0 / np.sqrt(2.0)
 #: |z| levels whose level sets are breakpoints of the remainder panels
 LEVELS = (0.0, 2.5, 5.0, 9.0, 14.0, 20.0, 27.0, 36.0)
+#: the level values z = ±L in one array (0 once), the last two ±36
+_SIGNED_LEVELS = np.array([0.0, *[v for L in LEVELS[1:] for v in (L, -L)]])
 #: points around a vertex with |z_v| ≤ 20, in units of 1/√|A|
 _VERTEX_GRADING = np.array([-2.0, -1.2, -0.6, 0.6, 1.2, 2.0])
 #: half-width of the t-window of the remainders, and the Gaussian base points inside it
-_T = 9.0
-_BASE = np.arange(-8.0, 8.01, 2.0)
+_T = 8.5
+#: longest panel in t (longer ones are split evenly: the Gaussian factor is resolved by 10
+#: Gauss–Legendre nodes on length 2 to 1e-16)
+_MAX_WIDTH = 2.0
 #: Gauss–Legendre nodes per panel, by the smallest |z| on the panel (the remainder is below
 #: e^{-|z|} there, so far panels need only the relative accuracy that keeps their absolute
-#: error under ~1e-16): |z| < 9: 10 nodes, [9, 14): 8, [14, 20): 7, [20, 27): 6, ≥ 27: 4
+#: error under ~1e-16): |z| < 9: 10 nodes, [9, 14): 8, [14, 20): 7, [20, 27): 6, ≥ 27: 4; a
+#: panel with |z|_min + t_min²/2 ≥ 40 (remainder times Gaussian below e^{-40}) is skipped
 _CLASS_Z = np.array([0.0, 9.0, 14.0, 20.0, 27.0])
 _CLASS_N = (10, 8, 7, 6, 4)
+_SKIP = 40.0
 #: moments of N(0, 1): E t^j, j = 0..4
 _MOM = np.array([1.0, 0.0, 1.0, 0.0, 3.0])
 
@@ -146,12 +153,8 @@ def _step_moments(A, B, C) -> np.ndarray:
 def _level_points(A, B, C) -> np.ndarray:
     """Breakpoints (N, P): level sets z = ±L, the vertex, the window ends and the base points,
     clipped to the window where |z| ≤ 36 and |t| ≤ 9; NaN marks an absent point."""
-    pts = []
-    for L in LEVELS:
-        for lev in ((L,) if L == 0.0 else (L, -L)):
-            r1, r2 = _roots(A, B, C - lev)
-            pts += [r1, r2]
-    lev_pts = np.stack(pts, axis=1)
+    r1, r2 = _roots(A[:, None], B[:, None], C[:, None] - _SIGNED_LEVELS[None, :])
+    lev_pts = np.concatenate([r1, r2], axis=1)  # the ±36 points are columns 2J-2, 2J-1, 4J-2..
     with np.errstate(divide="ignore", invalid="ignore"):
         vert = np.where(A != 0.0, -B / np.where(A != 0.0, 2.0 * A, 1.0), np.nan)
         zv = C - np.where(A != 0.0, B * B / np.where(A != 0.0, 4.0 * A, 1.0), 0.0)
@@ -163,7 +166,7 @@ def _level_points(A, B, C) -> np.ndarray:
     vgrade = vert[:, None] + scale[:, None] * _VERTEX_GRADING[None, :]
     # the window: |z| ≤ 36 is bounded by the ±36 level points (and is everything in t when z
     # is a constant of modulus ≤ 36)
-    edge = lev_pts[:, -4:]
+    edge = np.concatenate([r1[:, -2:], r2[:, -2:]], axis=1)
     with np.errstate(invalid="ignore"):
         lo = np.fmin(np.nanmin(np.where(np.isfinite(edge), edge, np.inf), axis=1), vert)
         hi = np.fmax(np.nanmax(np.where(np.isfinite(edge), edge, -np.inf), axis=1), vert)
@@ -172,9 +175,7 @@ def _level_points(A, B, C) -> np.ndarray:
     hi = np.where(flat, np.nan, hi)
     lo = np.clip(lo, -_T, _T)
     hi = np.clip(hi, -_T, _T)
-    n = A.shape[0]
-    allp = np.concatenate([lev_pts, vert[:, None], vgrade, lo[:, None], hi[:, None],
-                           np.broadcast_to(_BASE, (n, _BASE.size))], axis=1)
+    allp = np.concatenate([lev_pts, vert[:, None], vgrade, lo[:, None], hi[:, None]], axis=1)
     inside = (allp >= lo[:, None]) & (allp <= hi[:, None])
     allp = np.where(inside, allp, np.nan)
     allp.sort(axis=1)  # NaN last
@@ -205,11 +206,25 @@ def _remainder_block(A, B, C, kind: str) -> np.ndarray:
     if rows.size == 0:
         return out
     a, b = lo[rows, cols], hi[rows, cols]
+    # the Gaussian is resolved by splitting every panel longer than _MAX_WIDTH into equal parts
+    parts = np.ceil((b - a) / _MAX_WIDTH).astype(np.int64)
+    if parts.max() > 1:
+        rows = np.repeat(rows, parts)
+        start = np.repeat(a, parts)
+        step = np.repeat((b - a) / parts, parts)
+        first = np.repeat(np.cumsum(parts) - parts, parts)
+        j = np.arange(rows.size) - first
+        a = start + j * step
+        b = np.where(j == np.repeat(parts, parts) - 1, np.repeat(b, parts), a + step)
     Ar, Br, Cr = A[rows], B[rows], C[rows]
     # z is monotone on a panel and does not change sign inside it (the vertex and the roots are
-    # breakpoints): its smallest modulus is at an end, and it bounds the remainder there
+    # breakpoints): its smallest modulus is at an end, and e^{-|z|} bounds the remainder there;
+    # with the Gaussian weight at the panel's point nearest 0, the panel's contribution is below
+    # e^{-(|z|_min + t_min²/2)} times its length and t^k ≤ 81
     zmin = np.minimum(np.abs((Ar * a + Br) * a + Cr), np.abs((Ar * b + Br) * b + Cr))
+    tmin = np.where((a < 0.0) & (b > 0.0), 0.0, np.minimum(np.abs(a), np.abs(b)))
     cls = np.searchsorted(_CLASS_Z, zmin, side="right") - 1
+    cls = np.where(zmin + 0.5 * tmin * tmin >= _SKIP, len(_CLASS_N), cls)
     sums = np.zeros((3, rows.size))
     for j, n_nodes in enumerate(_CLASS_N):
         sel = np.nonzero(cls == j)[0]

@@ -14,6 +14,8 @@ from symforget.methods import oapl as O
 from symforget.methods.base import MethodRun, Problem
 
 PB = Problem()  # Δ = 4, new component starts 2σ short of μn*
+#: the map the oapl.* claims were derived for (quadratic reward, lag 4, stratified batches)
+QUAD = {"reward": "quadratic", "lag": 4, "batch_estimator": "stratified"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -21,8 +23,11 @@ PB = Problem()  # Δ = 4, new component starts 2σ short of μn*
 # ---------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("kwargs", "name"), [
-    ({"beta": 0.0}, "beta"), ({"beta": -1.0}, "beta"), ({"beta": float("nan")}, "beta"),
-    ({"beta": float("inf")}, "beta"),
+    ({"beta2": 0.0}, "beta2"), ({"beta2": -1.0}, "beta2"), ({"beta2": float("nan")}, "beta2"),
+    ({"beta1": 0.0}, "beta1"), ({"beta": 1.0}, "beta"), ({"reward": "log"}, "reward"),
+    ({"batch_estimator": "mle"}, "batch_estimator"), ({"group_size": 1}, "group_size"),
+    ({"reward_width": 0.0}, "reward_width"),
+    ({"beta2": float("inf")}, "beta2"),
     ({"lag": 0}, "lag"), ({"lag": 1.5}, "lag"), ({"lag": True}, "lag"),
     ({"eta": 0.0}, "eta"), ({"eta": 1.5}, "eta"), ({"eta": float("nan")}, "eta"),
     ({"visibility": -0.1}, "visibility"), ({"visibility": 1.01}, "visibility"),
@@ -141,7 +146,7 @@ def test_effective_temperature() -> None:
 
 
 def test_run_record_and_summary() -> None:
-    r = O.run(PB, steps=1200, visibility=0.0)
+    r = O.run(PB, steps=1200, visibility=0.0, **QUAD)
     assert isinstance(r, MethodRun)
     assert r.steps[0] == 0 and r.steps[-1] == 1200 and len(r.steps) <= 500
     assert np.all(np.diff(r.steps) > 0)
@@ -161,7 +166,7 @@ def test_run_record_and_summary() -> None:
 def test_never_refreshed_reference_is_one_tilt() -> None:
     """L longer than the run (a fixed reference π₀): the policy converges to π₀e^{R/β} — one
     tilt, so the old mass stays at a positive level (quadrature by hand)."""
-    r = O.run(PB, steps=200, lag=10**6, eta=0.5, beta=1.5, visibility=0.0)
+    r = O.run(PB, steps=200, lag=10**6, eta=0.5, beta2=1.5, visibility=0.0, reward="quadratic")
     w0, mo0, mn0 = PB.theta0
     lzo, mo, _ = _quad_component(mo0, 1.0, PB.mu_new_star, 1.0, 0.0, 1.5)
     lzn, _, _ = _quad_component(mn0, 1.0, PB.mu_new_star, 1.0, 0.0, 1.5)
@@ -172,13 +177,13 @@ def test_never_refreshed_reference_is_one_tilt() -> None:
 
 
 def test_visibility_one_keeps_the_old_mode() -> None:
-    r = O.run(PB, steps=400, visibility=1.0)
+    r = O.run(PB, steps=400, visibility=1.0, **QUAD)
     assert r.summary()["max_old_drift"] < 1e-12
     assert r.w.min() >= PB.w0 - 1e-12  # new component starts off-target: w can only grow
 
 
 def test_intermediate_visibility_loses_mass_geometrically() -> None:
-    r = O.run(PB, steps=400, visibility=0.5, lag=2, eta=1.0, beta=1.0)
+    r = O.run(PB, steps=400, visibility=0.5, lag=2, eta=1.0, beta2=1.0, reward="quadratic")
     u = np.log(r.w[-100:]) - np.log1p(-r.w[-100:])
     slope = np.polyfit(r.steps[-100:], u, 1)[0]
     # per step (L = 2, η = 1: τ_eff = β, one refresh every 2 steps): −v(1−v)Δ²/(2β)/2 by hand
@@ -192,12 +197,14 @@ def test_intermediate_visibility_loses_mass_geometrically() -> None:
 def test_finite_batch_converges_to_population_within_ci() -> None:
     params = {"beta": 1.0, "lag": 2, "eta": 0.5, "visibility": 0.3}
     pop = O.closed_form(PB, O.initial_state(PB), 6, **params)
+    rparams = {"beta2": 1.0, "lag": 2, "eta": 0.5, "visibility": 0.3, "reward": "quadratic",
+               "batch_estimator": "stratified"}
     finals = {}
     for b in (500, 8000):
         finals[b] = np.array([
             [np.log(r.w[-1] / (1 - r.w[-1])), r.mu_old[-1], r.s_old[-1], r.mu_new[-1],
              r.s_new[-1]]
-            for r in (O.run(PB, steps=6, seed=seed, batch=b, **params) for seed in range(24))])
+            for r in (O.run(PB, steps=6, seed=seed, batch=b, **rparams) for seed in range(24))])
     est, sd = finals[8000].mean(0), finals[8000].std(0, ddof=1)
     se = sd / np.sqrt(len(finals[8000]))
     assert np.all(np.abs(est - pop) <= 4 * se + 1e-3 * np.abs(pop).clip(1.0)), (est, pop, se)
@@ -206,16 +213,16 @@ def test_finite_batch_converges_to_population_within_ci() -> None:
 
 
 def test_finite_batch_is_seeded() -> None:
-    a = O.run(PB, steps=5, seed=7, batch=64)
-    b = O.run(PB, steps=5, seed=7, batch=64)
-    c = O.run(PB, steps=5, seed=8, batch=64)
+    a = O.run(PB, steps=5, seed=7, batch=64, **QUAD)
+    b = O.run(PB, steps=5, seed=7, batch=64, **QUAD)
+    c = O.run(PB, steps=5, seed=8, batch=64, **QUAD)
     np.testing.assert_array_equal(a.w, b.w)
     assert not np.array_equal(a.mu_old, c.mu_old)
 
 
 def test_finite_batch_refuses_collapsed_weights() -> None:
     with pytest.raises(PrecisionError, match="collapsed"):
-        O.run(PB, steps=3, batch=4, beta=1e-9)
+        O.run(PB, steps=3, batch=4, beta2=1e-9, **QUAD)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,9 +1,16 @@
 r"""OAPL — off-policy advantage regression with a lagged inference policy (arXiv 2602.19362).
 
-OAPL regresses :math:`\beta\log(\pi_\theta/\pi_{lag})` onto the advantage :math:`A`; the
-population solution is :math:`\pi \propto \pi_{lag}\,e^{A/\beta}` (β is the KL coefficient, i.e.
-the *temperature* of the tilt; 1/β is its inverse temperature). The inference policy
-:math:`\pi_{lag}` lags the trained one and is refreshed every ``lag`` = L steps.
+OAPL regresses :math:`\beta_2\log(\pi_\theta/\pi_{lag})` onto the advantage
+:math:`\hat A = r - \hat V^*`, :math:`\hat V^* = \beta_1\log\frac1G\sum_j e^{r_j/\beta_1}` over
+the G completions of a prompt, by least squares on samples of an inference policy
+:math:`\pi_{lag}` whose weights are synchronised every ``lag`` = L steps (:data:`PARAMS`:
+``beta1``, ``beta2``, ``lag``, ``group_size``). The population solution is
+:math:`\pi \propto \pi_{lag}\,e^{r/\beta_2}` (β₂ is the KL coefficient, i.e. the temperature of
+the tilt). Rewards are verifiable: ``reward="indicator"`` (default) is 1 on an interval of
+half-width ``reward_width``·σ around a task's mean, 0 elsewhere; ``reward="quadratic"`` is the
+tasks' log-density on the whole line (the reward the ``oapl.*`` claims were derived for; it
+drags the old component onto the new mode). The lower-level functions keep the internal name
+``beta`` (= beta2).
 
 **Abstraction** (two-mode problem of :mod:`symforget.methods.base`, whitened by σ):
 
@@ -38,20 +45,32 @@ with positive old mass. An x-only reward that values old behaviour, :math:`R = \
 the policy out of the Gaussian-mixture family (no closed form); claim ``oapl.logp_reward``
 analyses it numerically.
 
-The finite-batch version replaces the exact target by a weighted MLE (self-normalised importance
-weights :math:`\propto e^{R_c(x_i)/\beta}`) on ``batch`` fresh samples of :math:`\pi_{lag}` per
-step, stratified by behaviour (``batch // 2`` per component, so a rare behaviour is never left
-without samples): :math:`\hat Z_c` = mean weight, tilted mean and variance = weighted moments.
-It is consistent (bias O(1/batch)) and in the population limit equals the exact map.
+With the indicator reward the tilt leaves the Gaussian family; the population map projects it
+back by matching each component's mean and variance (:func:`indicator_tilt_state`: the
+population limit of the weighted maximum-likelihood fit).
+
+Finite batches (``batch_estimator``):
+
+* ``"regression"`` (default, OAPL's loss): B samples (c_i, x_i) of the lagged mixture (no
+  stratification: when w is small most batches hold no old-behaviour sample — the old-mode
+  starvation the analysis paper stresses; :func:`run` records its frequency), groups of G
+  with the value estimate V̂*, least-squares fit of the log-ratio (:func:`regression_target`);
+* ``"stratified"``: weighted maximum likelihood (self-normalised importance weights
+  :math:`\propto e^{R_c(x_i)/\beta_2}`) on ``batch // 2`` samples per behaviour
+  (:func:`batch_target`) — symforget's earlier estimator; stratification removes starvation by
+  construction. Consistent (bias O(1/batch)); in the population limit it equals the exact map.
 """
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from scipy.special import expit, log_expit, logsumexp
+from scipy.optimize import least_squares
+from scipy.special import expit, log_expit, logsumexp, ndtr
+from scipy.stats import truncnorm
 
 from ..errors import ParameterError, PrecisionError
 from ..numeric import validate as V
@@ -63,38 +82,85 @@ from .base import MethodRun, Problem, require_equal_scales
 
 __all__ = ["NAME", "DESCRIPTION", "PARAMS", "STATE", "check_params", "reward_centres",
            "effective_temperature", "tilt_fraction", "tilt_state", "interpolate", "oapl_step",
-           "population_map", "closed_form", "batch_target", "log_odds", "initial_state", "run"]
+           "population_map", "closed_form", "batch_target", "log_odds", "initial_state", "run",
+           "REWARDS", "BATCH_ESTIMATORS", "indicator_reward", "indicator_tilt_state",
+           "regression_target"]
 
 NAME = "oapl"
-DESCRIPTION = ("off-policy advantage regression: pi <- pi_lag e^{A/beta} (step eta), "
-               "pi_lag refreshed every L steps")
+DESCRIPTION = ("OAPL: least-squares regression of beta2 log(pi/pi_lag) on r - V*(beta1) over "
+               "samples of a lagged policy (sync every lag steps); population solution "
+               "pi_lag e^{r/beta2}")
+#: The defaults and where they come from: lag 50 = the sync interval of NeMo-RL's OAPL example
+#: (METHODS.md; the paper reports lags above 400); reward indicator = OAPL's verifiable 0/1
+#: rewards; group_size 8 completions per prompt; beta1 = 1 as in NeMo-RL's tests; beta2 = 1
+#: is symforget's (NeMo-RL's tests use 1e-3, not checked against the paper: on a 0/1 reward it
+#: would make each refresh a rejection step). reward_width, visibility and eta are symforget's
+#: own abstractions.
 PARAMS: dict[str, tuple[type, Any, str]] = {
-    "beta": (float, 1.0, "KL coefficient beta > 0 = temperature of the tilt e^{A/beta} "
-                         "(larger beta: weaker tilt)"),
-    "lag": (int, 4, "refresh period L >= 1 of the inference policy pi_lag"),
-    "eta": (float, 0.5, "fraction eta in (0, 1] of the way to the tilted target per step "
-                        "(1 = exact regression)"),
-    "visibility": (float, 0.0, "visibility v in [0, 1] of past behaviour: old-behaviour samples "
-                               "scored by v R_old + (1-v) R_new (0: new-task reward only)"),
+    "beta2": (float, 1.0, "KL coefficient beta2 > 0 of the regression = temperature of the "
+                          "tilt pi_lag e^{r/beta2} (larger: weaker tilt)"),
+    "beta1": (float, 1.0, "value temperature beta1 > 0 of V*(x) = beta1 log mean_j "
+                          "e^{r_j/beta1} over a group (finite batches)"),
+    "lag": (int, 50, "sync interval L >= 1: pi_lag <- pi_theta every L steps"),
+    "group_size": (int, 8, "completions per prompt G >= 2 sharing V* (finite batches; batch "
+                           "= groups x G)"),
+    "reward": (str, "indicator", "indicator (verifiable 0/1: |x - centre| <= reward_width "
+                                 "sigma) or quadratic (-(x - centre)^2 / (2 sigma^2), on the "
+                                 "whole line)"),
+    "reward_width": (float, 1.0, "reward=indicator: half-width h > 0 of the accepted interval "
+                                 "in units of sigma (symforget's own)"),
+    "batch_estimator": (str, "regression", "finite batches: regression (OAPL's least squares "
+                                           "on lagged samples of the mixture) or stratified "
+                                           "(weighted MLE, batch/2 per behaviour: no "
+                                           "starvation by construction)"),
+    "eta": (float, 0.5, "fraction eta in (0, 1] of the way to the fitted target per step "
+                        "(1 = exact regression; symforget's own)"),
+    "visibility": (float, 0.0, "analysis abstraction v in [0, 1] (not an OAPL parameter): "
+                               "old-behaviour samples scored by v R_old + (1-v) R_new"),
 }
+REWARDS = ("indicator", "quadratic")
+BATCH_ESTIMATORS = ("regression", "stratified")
 #: order of the state vector: log-odds u = log(w/(1−w)) (kept instead of w: no underflow)
 STATE = ("u", "mu_old", "s_old", "mu_new", "s_new")
 _MAX_RECORDS = 500
 
 
-def check_params(beta: Any = 1.0, lag: Any = 4, eta: Any = 0.5,
-                 visibility: Any = 0.0) -> dict[str, Any]:
-    """Validate the OAPL parameters (ParameterError naming the parameter and its range)."""
-    beta_ = float(V.positive("beta", beta).reshape(()))
+def check_params(beta2: Any = PARAMS["beta2"][1], beta1: Any = PARAMS["beta1"][1],
+                 lag: Any = PARAMS["lag"][1], group_size: Any = PARAMS["group_size"][1],
+                 reward: Any = PARAMS["reward"][1],
+                 reward_width: Any = PARAMS["reward_width"][1],
+                 batch_estimator: Any = PARAMS["batch_estimator"][1],
+                 eta: Any = PARAMS["eta"][1],
+                 visibility: Any = PARAMS["visibility"][1]) -> dict[str, Any]:
+    """Validate the OAPL parameters (ParameterError naming the parameter and its range).
+
+    Defaults: :data:`PARAMS` (the one source of defaults)."""
+    out: dict[str, Any] = {"beta2": float(V.positive("beta2", beta2).reshape(())),
+                           "beta1": float(V.positive("beta1", beta1).reshape(()))}
     if isinstance(lag, bool) or not isinstance(lag, int | np.integer) or lag < 1:
-        raise ParameterError(f"lag={lag!r} must be an integer >= 1 (refresh period L)")
+        raise ParameterError(f"lag={lag!r} must be an integer >= 1 (sync interval L)")
+    out["lag"] = int(lag)
+    if isinstance(group_size, bool) or not isinstance(group_size, int | np.integer) \
+            or group_size < 2:
+        raise ParameterError(f"group_size={group_size!r} must be an integer >= 2")
+    out["group_size"] = int(group_size)
+    if reward not in REWARDS:
+        raise ParameterError(f"reward={reward!r} must be one of {', '.join(REWARDS)}")
+    out["reward"] = reward
+    out["reward_width"] = float(V.positive("reward_width", reward_width).reshape(()))
+    if batch_estimator not in BATCH_ESTIMATORS:
+        raise ParameterError(f"batch_estimator={batch_estimator!r} must be one of "
+                             f"{', '.join(BATCH_ESTIMATORS)}")
+    out["batch_estimator"] = batch_estimator
     eta_ = float(V.finite("eta", eta).reshape(()))
     if not 0.0 < eta_ <= 1.0:
         raise ParameterError(f"eta={eta_!r} must lie in (0, 1]")
+    out["eta"] = eta_
     vis = float(V.finite("visibility", visibility).reshape(()))
     if not 0.0 <= vis <= 1.0:
         raise ParameterError(f"visibility={vis!r} must lie in [0, 1]")
-    return {"beta": beta_, "lag": int(lag), "eta": eta_, "visibility": vis}
+    out["visibility"] = vis
+    return out
 
 
 @lru_cache(maxsize=1)
@@ -197,20 +263,26 @@ def oapl_step(state: np.ndarray, lag_state: np.ndarray, problem: Problem, *, bet
 
 
 def batch_target(rng: np.random.Generator, lag_state: np.ndarray, problem: Problem, *,
-                 beta: float, visibility: float, batch: int) -> np.ndarray:
+                 beta: float, visibility: float, batch: int, reward: str = "quadratic",
+                 width: float = 1.0) -> np.ndarray:
     r"""Weighted-MLE estimate of :math:`\pi_{lag}e^{R/\beta}` from ``batch`` samples of
     :math:`\pi_{lag}` (``batch // 2`` per behaviour): self-normalised weights p_i, weighted
     mean, and the weighted variance divided by (1 − Σp_i²) (unbiased for reliability weights);
     raises PrecisionError if the importance weights collapse (all mass on one sample)."""
     (mo, ro), (mn, rn), kap = reward_centres(problem, visibility)
-    reward = _fns()["reward"]
+    quad = _fns()["reward"]
     n = batch // 2
     out = np.empty(5)
     lz = []
     for idx, (cm, cr) in ((1, (mo, ro)), (3, (mn, rn))):
         mu, s = lag_state[idx], lag_state[idx + 1]
         xs = rng.normal(mu, s, n)
-        logw = np.asarray(reward(xs, cm, kap, cr), dtype=float) / beta
+        if reward == "indicator":
+            rx = indicator_reward(xs, np.full(n, idx == 1), problem, visibility=visibility,
+                                  width=width)
+        else:
+            rx = np.asarray(quad(xs, cm, kap, cr), dtype=float)
+        logw = rx / beta
         lz.append(float(logsumexp(logw) - np.log(n)))
         p = np.exp(logw - logsumexp(logw))
         mean = float(p @ xs)
@@ -229,26 +301,193 @@ def batch_target(rng: np.random.Generator, lag_state: np.ndarray, problem: Probl
     return out
 
 
+def _indicator_pieces(problem: Problem, visibility: float, width: float
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Breakpoints and the piecewise-constant 0/1-type rewards of both behaviours.
+
+    Returns (edges (P+1,), rewards of the old behaviour (P,), of the new behaviour (P,)) on the
+    pieces between consecutive edges (−∞ and +∞ included). The new behaviour earns
+    1{|x − μn*| ≤ h}; the old behaviour v·1{|x − μo*| ≤ h} + (1 − v)·1{|x − μn*| ≤ h}."""
+    h = width * problem.sigma
+    mo, mn = problem.mu_old_star, problem.mu_new_star
+    inner = np.unique([mo - h, mo + h, mn - h, mn + h])
+    edges = np.concatenate([[-np.inf], inner, [np.inf]])
+    mid = np.concatenate([[inner[0] - 1.0], 0.5 * (inner[1:] + inner[:-1]), [inner[-1] + 1.0]])
+    in_o = (np.abs(mid - mo) <= h).astype(float)
+    in_n = (np.abs(mid - mn) <= h).astype(float)
+    return edges, visibility * in_o + (1.0 - visibility) * in_n, in_n
+
+
+def indicator_reward(x: np.ndarray, old: np.ndarray, problem: Problem, *, visibility: float,
+                     width: float) -> np.ndarray:
+    """The verifiable reward of samples ``x`` with behaviour labels ``old`` (True = old)."""
+    h = width * problem.sigma
+    in_o = (np.abs(x - problem.mu_old_star) <= h).astype(float)
+    in_n = (np.abs(x - problem.mu_new_star) <= h).astype(float)
+    return np.where(old, visibility * in_o + (1.0 - visibility) * in_n, in_n)
+
+
+def _tilt_component(mu: float, s: float, edges: np.ndarray, rewards: np.ndarray,
+                    tau: float) -> tuple[float, float, float]:
+    r"""log Z, mean and variance of :math:`N(\mu, s^2)\,e^{r(x)/\tau}` (normalised), r
+    piecewise constant: sums of truncated-normal moments (scipy.stats.truncnorm)."""
+    a, b = (edges[:-1] - mu) / s, (edges[1:] - mu) / s
+    # log P(a < Z < b) without cancellation: use the upper tail where a > 0
+    with np.errstate(divide="ignore"):
+        logp = np.where(a > 0, np.log(np.maximum(ndtr(-a) - ndtr(-b), 0.0)),
+                        np.log(np.maximum(ndtr(b) - ndtr(a), 0.0)))
+    lw = logp + rewards / tau
+    log_z = float(logsumexp(lw))
+    om = np.exp(lw - log_z)
+    ok = om > 0.0
+    m_k = np.zeros_like(om)
+    v_k = np.zeros_like(om)
+    if np.any(ok):
+        m_t, v_t = truncnorm.stats(a[ok], b[ok], moments="mv")
+        m_k[ok], v_k[ok] = mu + s * np.asarray(m_t), s * s * np.asarray(v_t)
+    mean = float(om @ m_k)
+    var = float(om @ (v_k + (m_k - mean) ** 2))
+    return log_z, mean, var
+
+
+def indicator_tilt_state(state: np.ndarray, problem: Problem, *, tau: float, visibility: float,
+                         width: float) -> np.ndarray:
+    r"""The tilt :math:`\pi_{lag}e^{r_c/\tau}` under the verifiable (indicator) reward,
+    projected back onto the mixture family by matching each component's mean and variance
+    (the population limit of the weighted maximum-likelihood fit; exact for the quadratic
+    reward, where :func:`tilt_state` is used). Log-odds: :math:`u + \log Z_o - \log Z_n`."""
+    st = np.asarray(state, dtype=float)
+    edges, r_old, r_new = _indicator_pieces(problem, visibility, width)
+    lzo, mo, vo = _tilt_component(st[1], st[2], edges, r_old, tau)
+    lzn, mn, vn = _tilt_component(st[3], st[4], edges, r_new, tau)
+    out = np.array([st[0] + lzo - lzn, mo, math.sqrt(vo), mn, math.sqrt(vn)])
+    if not np.all(np.isfinite(out)) or out[2] <= 0.0 or out[4] <= 0.0:
+        raise PrecisionError(f"OAPL indicator tilt left the mixture family (state {out})")
+    return out
+
+
+def regression_target(rng: np.random.Generator, lag_state: np.ndarray, problem: Problem, *,
+                      beta1: float, beta2: float, visibility: float, reward: str, width: float,
+                      batch: int, group_size: int) -> tuple[np.ndarray, int]:
+    r"""OAPL's finite-batch fit: least squares on B samples of the lagged mixture policy.
+
+    Samples (c_i, x_i) ∼ π_lag (no stratification: a rare behaviour may get no samples),
+    grouped by ``group_size`` G (one prompt per group); per group
+    :math:`\hat V^* = \beta_1\log\frac1G\sum_j e^{r_j/\beta_1}`, :math:`\hat A_i = r_i -
+    \hat V^*`; then
+
+    .. math::
+       \hat\theta = \arg\min_\theta\sum_i\big(\beta_2[\log\pi_\theta(c_i, x_i)
+       - \log\pi_{lag}(c_i, x_i)] - \hat A_i\big)^2,
+
+    :math:`\log\pi(c, x) = \log w_c + \log N(x;\mu_c, s_c^2)`, over (u, μo, log s_o, μn,
+    log s_n) by ``scipy.optimize.least_squares`` from θ_lag. A behaviour with fewer than 3
+    samples cannot identify its mean and scale (the fit would be exact and degenerate): they
+    are kept at π_lag's (symforget's choice), only its weight is fitted. Returns (θ̂ as a
+    state (u, μo, s_o, μn, s_n), number of old-behaviour samples).
+    """
+    lag_state = np.asarray(lag_state, dtype=float)
+    u0 = lag_state[0]
+    old = rng.random(batch) < expit(u0)
+    mu = np.where(old, lag_state[1], lag_state[3])
+    sd = np.where(old, lag_state[2], lag_state[4])
+    xs = mu + sd * rng.standard_normal(batch)
+    if reward == "indicator":
+        r = indicator_reward(xs, old, problem, visibility=visibility, width=width)
+    else:
+        (cmo, cro), (cmn, crn), kap = reward_centres(problem, visibility)
+        fn = _fns()["reward"]
+        r = np.where(old, np.asarray(fn(xs, cmo, kap, cro), dtype=float),
+                     np.asarray(fn(xs, cmn, kap, crn), dtype=float))
+    rg = r.reshape(-1, group_size)
+    v = beta1 * (logsumexp(rg / beta1, axis=1, keepdims=True) - math.log(group_size))
+    adv = (rg - v).reshape(-1)
+    n_old = int(old.sum())
+    fit_o, fit_n = n_old >= 3, batch - n_old >= 3
+
+    def unpack(p: np.ndarray) -> tuple[float, float, float, float, float]:
+        return (p[0], p[1] if fit_o else lag_state[1],
+                math.exp(p[2]) if fit_o else lag_state[2],
+                p[3] if fit_n else lag_state[3], math.exp(p[4]) if fit_n else lag_state[4])
+
+    def logpi(p: np.ndarray) -> np.ndarray:
+        u, m_o, s_o, m_n, s_n = unpack(p)
+        m = np.where(old, m_o, m_n)
+        s_ = np.where(old, s_o, s_n)
+        lw = np.where(old, log_expit(u), log_expit(-u))
+        return lw - 0.5 * ((xs - m) / s_) ** 2 - np.log(s_)
+
+    p0 = np.array([u0, lag_state[1], math.log(lag_state[2]), lag_state[3],
+                   math.log(lag_state[4])])
+    base = logpi(p0)
+
+    def resid(p: np.ndarray) -> np.ndarray:
+        return beta2 * (logpi(p) - base) - adv
+
+    def jac(p: np.ndarray) -> np.ndarray:
+        u, m_o, s_o, m_n, s_n = unpack(p)
+        j = np.zeros((batch, 5))
+        j[:, 0] = np.where(old, expit(-u), -expit(u))
+        for flag, col, m, s_, fit in ((old, 1, m_o, s_o, fit_o), (~old, 3, m_n, s_n, fit_n)):
+            if fit:
+                z = (xs - m) / s_
+                j[:, col] = np.where(flag, z / s_, 0.0)
+                j[:, col + 1] = np.where(flag, z * z - 1.0, 0.0)
+        return beta2 * j
+
+    sol = least_squares(resid, p0, jac=jac, method="lm" if batch >= 5 else "trf",
+                        xtol=1e-12, ftol=1e-12)
+    u, m_o, s_o, m_n, s_n = unpack(sol.x)
+    out = np.array([u, m_o, s_o, m_n, s_n])
+    if not np.all(np.isfinite(out)):
+        raise PrecisionError(f"OAPL regression: the least-squares fit diverged ({out}); "
+                             f"increase batch={batch}")
+    return out, n_old
+
+
 def population_map(problem: Problem, state0: np.ndarray, *, steps: int, beta: float, lag: int,
                    eta: float, visibility: float, rng: np.random.Generator | None = None,
-                   batch: int | None = None,
-                   record: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                   batch: int | None = None, record: np.ndarray | None = None,
+                   reward: str = "quadratic", width: float = 1.0,
+                   batch_estimator: str = "stratified", beta1: float = 1.0,
+                   group_size: int = 8, counts: dict[str, int] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
     """Iterate :func:`oapl_step` with a refresh ``π_lag ← π_θ`` every ``lag`` steps.
 
-    Returns (recorded steps, states (n, 5)); ``record`` is the set of step indices to keep
-    (default: all). With ``batch`` the target is :func:`batch_target` (needs ``rng``).
+    ``beta`` is β₂ (the tilt temperature). Returns (recorded steps, states (n, 5)); ``record``
+    is the set of step indices to keep (default: all). The keyword defaults (quadratic reward,
+    stratified batches) are the map the ``oapl.*`` claims were derived for; :func:`run` uses
+    :data:`PARAMS`. With ``reward="indicator"`` the population target is
+    :func:`indicator_tilt_state`. With ``batch`` the target is :func:`batch_target`
+    (stratified) or :func:`regression_target` (needs ``rng``); ``counts`` (a dict) receives
+    the number of batches without an old-behaviour sample (``"starved"``).
     """
     keep = set(range(steps + 1)) if record is None else {int(r) for r in record}
     st = np.array(state0, dtype=float)
     lag_st = st.copy()
     rec_steps, rec = ([0], [st.copy()]) if 0 in keep else ([], [])
+    starved = 0
+    tgt_cache: tuple[int, np.ndarray] | None = None
     for t in range(steps):
         report_steps(t, steps)
         tgt = None
         if batch is not None:
             assert rng is not None
-            tgt = batch_target(rng, lag_st, problem, beta=beta, visibility=visibility,
-                               batch=batch)
+            if batch_estimator == "stratified":
+                tgt = batch_target(rng, lag_st, problem, beta=beta, visibility=visibility,
+                                   batch=batch, reward=reward, width=width)
+            else:
+                tgt, n_old = regression_target(rng, lag_st, problem, beta1=beta1, beta2=beta,
+                                               visibility=visibility, reward=reward,
+                                               width=width, batch=batch,
+                                               group_size=group_size)
+                starved += n_old == 0
+        elif reward == "indicator":
+            epoch = t // lag
+            if tgt_cache is None or tgt_cache[0] != epoch:  # π_lag fixed within a window
+                tgt_cache = (epoch, indicator_tilt_state(lag_st, problem, tau=beta,
+                                                         visibility=visibility, width=width))
+            tgt = tgt_cache[1]
         st = oapl_step(st, lag_st, problem, beta=beta, eta=eta, visibility=visibility,
                        target=tgt)
         if (t + 1) % lag == 0:
@@ -256,6 +495,8 @@ def population_map(problem: Problem, state0: np.ndarray, *, steps: int, beta: fl
         if t + 1 in keep:
             rec_steps.append(t + 1)
             rec.append(st.copy())
+    if counts is not None:
+        counts["starved"] = starved
     return np.array(rec_steps), np.array(rec)
 
 
@@ -279,25 +520,39 @@ def _record_indices(steps: int) -> np.ndarray:
 
 def run(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None,
         **params: Any) -> MethodRun:
-    """Run OAPL on ``problem``: the population map if ``batch`` is None, otherwise the
-    finite-batch weighted-MLE version (``numpy.random.default_rng(seed)``, batch ≥ 4)."""
+    """Run OAPL on ``problem``: the population map if ``batch`` is None, otherwise finite
+    batches (``numpy.random.default_rng(seed)``) with ``batch_estimator``: ``regression``
+    (OAPL's least squares, batch a multiple of group_size) or ``stratified`` (weighted MLE,
+    batch ≥ 4). Parameters and defaults: :data:`PARAMS`. ``extra["starved_batch_fraction"]``
+    (regression) is the fraction of batches with no old-behaviour sample."""
     require_equal_scales(problem, NAME)
     unknown = set(params) - set(PARAMS)
     if unknown:
         raise ParameterError(f"unknown OAPL parameter(s) {sorted(unknown)}; known: "
                              f"{', '.join(PARAMS)}")
-    p = check_params(**{k: params.get(k, v[1]) for k, v in PARAMS.items()})
+    p = check_params(**params)
     if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
         raise ParameterError(f"steps={steps!r} must be an integer >= 1")
     if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int | np.integer)
                               or batch < 4):
         raise ParameterError(f"batch={batch!r} must be an integer >= 4 (batch // 2 samples per "
                              f"behaviour), or None for the population map")
+    if (batch is not None and p["batch_estimator"] == "regression"
+            and batch % p["group_size"]):
+        raise ParameterError(f"batch={batch} must be a multiple of group_size="
+                             f"{p['group_size']} (OAPL draws G completions per prompt)")
     rng = np.random.default_rng(seed) if batch is not None else None
+    counts: dict[str, int] = {}
     rec_steps, rec = population_map(problem, initial_state(problem), steps=int(steps), rng=rng,
                                     batch=None if batch is None else int(batch),
-                                    record=_record_indices(int(steps)), **p)
-    extra = {"log_odds": rec[:, 0].tolist(),
-             "tau_eff": effective_temperature(p["beta"], p["lag"], p["eta"])}
+                                    record=_record_indices(int(steps)), beta=p["beta2"],
+                                    lag=p["lag"], eta=p["eta"], visibility=p["visibility"],
+                                    reward=p["reward"], width=p["reward_width"],
+                                    batch_estimator=p["batch_estimator"], beta1=p["beta1"],
+                                    group_size=p["group_size"], counts=counts)
+    extra: dict[str, Any] = {"log_odds": rec[:, 0].tolist(),
+                             "tau_eff": effective_temperature(p["beta2"], p["lag"], p["eta"])}
+    if batch is not None and p["batch_estimator"] == "regression":
+        extra["starved_batch_fraction"] = counts["starved"] / int(steps)
     return MethodRun(NAME, problem, {**p, "batch": batch, "seed": seed}, rec_steps,
                      expit(rec[:, 0]), rec[:, 1], rec[:, 3], rec[:, 2], rec[:, 4], extra=extra)

@@ -54,6 +54,7 @@ examples:
   symforget compare --alpha 0.3
   symforget compare --alpha 0.3 --steps 400 --json compare.json --plot compare.png
   symforget compare --batch 32 --seed 1
+  symforget compare --variants                             # robustness of the conclusions
   symforget compare --preset chen2025                      # sft, rkl, chen-rl side by side
   symforget compare --preset chen2025 --set sft.eta=0.01 --set chen-rl.beta=0.2
 """
@@ -196,6 +197,10 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     p.add_argument("--methods", nargs="+", metavar="NAME", default=None,
                    help=f"only these methods (default: {', '.join(DEFAULT_COMPARE)}; with "
                         f"--preset the preset's methods); known: {', '.join(NAMES)}")
+    p.add_argument("--variants", action="store_true",
+                   help="also run sdft, tttd and oapl (those compared) under their named "
+                        "modelling choices and print whether 'old mass kept' and 'drift "
+                        "small' survive them (robustness table; in the JSON as 'variants')")
     p.add_argument("--set", dest="set_params", action="append", default=[],
                    metavar="METHOD.PARAM=VALUE",
                    help="set one method parameter (repeatable), e.g. --set sft.eta=0.01")
@@ -476,6 +481,10 @@ def trajectory_summary(run: Any, checkpoints: int = 6) -> str:
     s = run.summary()
     lines.append(f"final w {s['final_w']:.4f} (min {s['min_w']:.4f}), max old-mean drift "
                  f"{s['max_old_drift']:.4f} sigma, new-task error {s['new_error']:.4f} sigma")
+    for key, what in (("starved_group_fraction", "groups"), ("starved_batch_fraction",
+                                                             "batches")):
+        if key in run.extra:
+            lines.append(f"starved {what} (no old-component draw): {run.extra[key]:.4f}")
     return "\n".join(lines)
 
 
@@ -568,6 +577,18 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         STATUS.line(f"{label} done ({time.perf_counter() - t0:.1f} s)")
     print(format_table(runs))
     payload = comparison_json(runs, steps=steps, seed=args.seed, batch=batch)
+    if args.variants:
+        from ..methods import VARIANTS, compare_variants, format_variants, verdict
+
+        which = [n for n in names if n in VARIANTS]
+        if not which:
+            raise ParameterError(f"--variants: none of {', '.join(names)} has named variants "
+                                 f"({', '.join(VARIANTS)})")
+        rows = _run_with_progress("variants", steps, lambda: compare_variants(
+            problem, steps=steps, seed=args.seed, batch=batch, methods=which))
+        print(format_variants(rows))
+        payload["variants"] = [{"variant": label, "old_mass": verdict(r)[0],
+                                "drift": verdict(r)[1], **r.as_dict()} for label, r in rows]
     if args.json_path is not None and not _write_json(args.json_path, payload):
         return EXIT_USAGE
     if args.plot is not None and not _plot(args.plot, runs):

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from .base import MethodRun, Problem
 
 __all__ = ["NAMES", "DEFAULT_COMPARE", "FIVE_PARAMETER", "METHODS", "get", "declared_params",
-           "compare", "format_table", "comparison_json", "key_params"]
+           "compare", "format_table", "comparison_json", "key_params", "VARIANTS",
+           "BATCH_VARIANTS", "compare_variants", "verdict", "format_variants"]
 
 #: every method name, in the order of the comparison table
 NAMES: tuple[str, ...] = ("sft", "rkl", "replay", "sdft", "tttd", "oapl", "chen-rl")
@@ -34,6 +35,32 @@ NAMES: tuple[str, ...] = ("sft", "rkl", "replay", "sdft", "tttd", "oapl", "chen-
 DEFAULT_COMPARE: tuple[str, ...] = NAMES
 #: the methods with a five-parameter run (learned scales, stepping conventions, overlaps)
 FIVE_PARAMETER: tuple[str, ...] = ("sft", "rkl", "replay", "chen-rl")
+
+
+#: named modelling choices of the near-on-policy methods, each a change from the faithful
+#: defaults (``PARAMS``): the robustness view of ``symforget compare --variants``
+VARIANTS: dict[str, tuple[tuple[str, dict[str, Any]], ...]] = {
+    "sdft": (("teacher=anchored, A=p*", {"teacher": "anchored"}),
+             ("teacher=anchored, A=P_new", {"teacher": "anchored", "anchor": "new"}),
+             ("frozen teacher (ema=0)", {"ema": 0.0}),
+             ("kl=forward", {"kl": "forward"})),
+    "tttd": (("objective=entropic", {"objective": "entropic"}),
+             ("fixed beta=2 (kl_budget=0)", {"kl_budget": 0.0}),
+             ("kl_coef=0.1", {"kl_coef": 0.1}),
+             ("kl_coef=1", {"kl_coef": 1.0})),
+    "oapl": (("reward=quadratic", {"reward": "quadratic"}),
+             ("visibility=1", {"visibility": 1.0}),
+             ("lag=4", {"lag": 4}),
+             ("reward=quadratic, lag=4", {"reward": "quadratic", "lag": 4})),
+}
+#: variants that only exist with finite batches (estimators)
+BATCH_VARIANTS: dict[str, tuple[tuple[str, dict[str, Any]], ...]] = {
+    "sdft": (("anchored, kl_estimator=reinforce",
+              {"teacher": "anchored", "kl_estimator": "reinforce"}),),
+    "oapl": (("batch_estimator=stratified", {"batch_estimator": "stratified"}),),
+}
+#: thresholds of :func:`verdict`
+_MASS_KEPT, _DRIFT_SMALL = 0.5, 0.5
 
 
 def _module(name: str) -> str:
@@ -248,3 +275,65 @@ def comparison_json(runs: Sequence[MethodRun], *, steps: int, seed: int,
         "problem": runs[0].problem.as_dict() if runs else None,
         "runs": [r.as_dict() for r in runs],
     }
+
+
+def verdict(run: MethodRun) -> tuple[str, str]:
+    """("kept"/"falling"/"lost", "small"/"large"): old mass lost when the final old weight is
+    below half of min(w0, alpha), falling when above it, below min(w0, alpha) and down by more
+    than 2 % over the last fifth of the run (the run is too short to tell), kept otherwise;
+    old-mean drift small when max_t |mu_o,t - mu_o*| < sigma/2."""
+    s = run.summary()
+    pb = run.problem
+    mass = "kept" if s["final_w"] >= _MASS_KEPT * min(pb.w0, pb.alpha) else "lost"
+    last = run.w[int(0.8 * (len(run.w) - 1))]
+    if mass == "kept" and run.w[-1] < 0.98 * last and run.w[-1] < min(pb.w0, pb.alpha):
+        mass = "falling"
+    drift = "small" if s["max_old_drift"] < _DRIFT_SMALL else "large"
+    return mass, drift
+
+
+def compare_variants(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None,
+                     methods: Sequence[str] = ("sdft", "tttd", "oapl")
+                     ) -> list[tuple[str, MethodRun]]:
+    """For each method: its run at the faithful defaults (label ``defaults``), then one run per
+    named variant in :data:`VARIANTS` (and :data:`BATCH_VARIANTS` with finite batches)."""
+    out: list[tuple[str, MethodRun]] = []
+    for name in methods:
+        if name not in NAMES:
+            raise ParameterError(f"unknown method {name!r}; known: {', '.join(NAMES)}")
+        mod = get(name)
+        out.append(("defaults", mod.run(problem, steps=steps, seed=seed, batch=batch)))
+        extra = VARIANTS.get(name, ()) + (BATCH_VARIANTS.get(name, ()) if batch else ())
+        for label, over in extra:
+            out.append((label, mod.run(problem, steps=steps, seed=seed, batch=batch, **over)))
+    return out
+
+
+def format_variants(rows: Sequence[tuple[str, MethodRun]]) -> str:
+    """The robustness table: method, variant, final w, max old drift, new error, and the
+    verdicts of :func:`verdict` (starved-batch fraction when a finite-batch run records it)."""
+    if not rows:
+        return "(no runs)"
+    table = [("method", "variant", "final w", "max old drift", "new error", "old mass",
+              "drift", "starved")]
+    for label, r in rows:
+        s = r.summary()
+        mass, drift = verdict(r)
+        starved = r.extra.get("starved_group_fraction",
+                              r.extra.get("starved_batch_fraction"))
+        table.append((r.method, label, f"{s['final_w']:.4f}", f"{s['max_old_drift']:.4f}",
+                      f"{s['new_error']:.4f}", mass, drift,
+                      "-" if starved is None else f"{starved:.2f}"))
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    lines = ["robustness: each method at its faithful defaults and under named modelling choices"]
+    for j, row in enumerate(table):
+        lines.append("  ".join(c.ljust(widths[i]) if i < 2 else c.rjust(widths[i])
+                               for i, c in enumerate(row)).rstrip())
+        if j == 0:
+            lines.append("  ".join("-" * wd for wd in widths))
+    lines.append(f"old mass lost: final w < {_MASS_KEPT:g} min(w0, alpha); falling: above that, "
+                 "below min(w0, alpha) and down > 2% over the last fifth of the run; drift "
+                 f"small: max |mu_o - mu_o*| < {_DRIFT_SMALL:g} sigma (also counts a "
+                 "component that has lost its mass); starved: fraction of batches (tttd: of "
+                 "groups) without an old-component draw")
+    return "\n".join(lines)

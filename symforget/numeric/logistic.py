@@ -59,10 +59,11 @@ _T = 8.5
 _MAX_WIDTH = 2.0
 #: Gauss–Legendre nodes per panel, by the smallest |z| on the panel (the remainder is below
 #: e^{-|z|} there, so far panels need only the relative accuracy that keeps their absolute
-#: error under ~1e-16): |z| < 9: 10 nodes, [9, 14): 8, [14, 20): 7, [20, 27): 6, ≥ 27: 4; a
+#: error under ~1e-16): |z| < 5: 10 nodes, [5, 9): 9, [9, 14): 8, [14, 20): 7, [20, 27): 6,
+#: ≥ 27: 4; a
 #: panel with |z|_min + t_min²/2 ≥ 40 (remainder times Gaussian below e^{-40}) is skipped
-_CLASS_Z = np.array([0.0, 9.0, 14.0, 20.0, 27.0])
-_CLASS_N = (10, 8, 7, 6, 4)
+_CLASS_Z = np.array([0.0, 5.0, 9.0, 14.0, 20.0, 27.0])
+_CLASS_N = (10, 9, 8, 7, 6, 4)
 _SKIP = 40.0
 #: moments of N(0, 1): E t^j, j = 0..4
 _MOM = np.array([1.0, 0.0, 1.0, 0.0, 3.0])

@@ -174,7 +174,8 @@ def check_refresh_odds(ctx: Context, log_factor: Any = _LOG_FACTOR, tau_power: f
 
 register(Claim(
     id="oapl.refresh_odds",
-    statement="A refresh window (L steps of fraction η) is one tilt at τ_eff = β/(1−(1−η)^L): "
+    statement="Quadratic reward, population map: a refresh window (L steps of fraction η) is "
+              "one tilt at τ_eff = β/(1−(1−η)^L): "
               "old/new odds × Z_o/Z_n, log Z = ½log(τ/(τ+κs²)) − κ(μ−m)²/(2(τ+κs²)) + r/τ; "
               "K refreshes = one tilt at τ_eff/K. Offset-free reward (v ∈ {0,1}): the odds "
               "converge (decrement ∝ K⁻², no geometric decay) to odds₀·(s_n/s_o)"
@@ -251,7 +252,8 @@ def check_visibility_retention(ctx: Context, rate: Any = _RATE,
 
 register(Claim(
     id="oapl.visibility_retention",
-    statement="Old mass is retained (inf_t w_t ≥ min(w₀, w_∞) > 0, w_∞ from the odds limit) "
+    statement="Quadratic reward, population map: old mass is retained (inf_t w_t ≥ min(w₀, w_∞) > "
+              "0, w_∞ from the odds limit) "
               "iff v ∈ {0, 1}; for 0 < v < 1 the blended old reward's offset −v(1−v)κΔ*²/2 "
               "makes the log-odds fall by v(1−v)κΔ*²/(2τ_eff) per refresh (geometric mass "
               "loss). v = 1 keeps the old mean; v = 0 keeps mass on a component that drifts "
@@ -326,7 +328,8 @@ def check_drift_gating(ctx: Context, exponent: float = 0.0, odds_gate: Any = Non
 
 register(Claim(
     id="oapl.drift_gating",
-    statement="The old-mean drift is not overlap-gated: from the truth, K refreshes move μo by "
+    statement="Quadratic reward on the whole line: the old-mean drift is not overlap-gated: from "
+              "the truth, K refreshes move μo by "
               "(1−v)Δ·Kκs²/(Kκs² + τ_eff) toward μn* — linear in Δ (exponent 0 in log(drift/Δ) "
               "vs Δ²), neither BC-gated (e^{−Δ²/8}) nor reward-contrast-gated (e^{−Δ²/(2β)}); "
               "v = 1 removes it. The mass change is what the reward contrast gates: the first "

@@ -213,7 +213,8 @@ def check_anchor_retains(ctx: Context, lam: float = 0.5, anchor: str = "target",
 
 register(Claim(
     id="sdft.anchor_retains",
-    statement="SDFT with λ > 0 and A = p*: θ* is a fixed point (ϑ = θ), the unique attracting "
+    statement="SDFT, anchored teacher T = (1−λ)q_ϑ + λA (symforget's abstraction) with λ > 0 "
+              "and A = p*: θ* is a fixed point (ϑ = θ), the unique attracting "
               "one in w (means at the truth): no mass forgetting; rate of return "
               "1 − z_slow(ηI_u, β, λ) ≈ βηI_uλ/(ηI_u + β − ηI_uβ) grows with λ and vanishes "
               "as λ → 0; old-mean force overlap-gated (log-slope −1/8 in Δ²)",
@@ -306,8 +307,9 @@ def check_no_anchor_neutral(ctx: Context, lam: float = 0.0, growth_exponent: flo
 
 register(Claim(
     id="sdft.no_anchor_neutral",
-    statement="SDFT with λ = 0: every θ is a fixed point (ϑ = θ); under finite batches logit w "
-              "performs an unanchored random walk, Var growing linearly in steps with slope "
+    statement="SDFT, anchored teacher with λ = 0: every θ is a fixed point (ϑ = θ); under "
+              "finite batches with the REINFORCE estimator (+1 score term) logit w performs an "
+              "unanchored random walk, Var growing linearly in steps with slope "
               "η²I_uβ²/(B(ηI_u + β − ηI_uβ)²): no guarantee against forgetting",
     check=check_no_anchor_neutral,
     derivations=lambda: [S.fixed_point_derivation(), S.linearisation_derivation()],
@@ -364,7 +366,8 @@ def check_wrong_anchor(ctx: Context, anchor: str = "new", faster_with_lam: bool 
 
 register(Claim(
     id="sdft.wrong_anchor",
-    statement="SDFT with A = P_new: the only w-fixed point is w = 0 (q = P_new), w_t decreases "
+    statement="SDFT, anchored teacher with A = P_new: the only w-fixed point is w = 0 (q = P_new), "
+              "w_t decreases "
               "monotonically (mass forgetting), faster for larger λ (late slope of 1/w_t "
               "increasing in λ; ≈ η log(1/(1−λ)) for well-separated modes without EMA lag)",
     check=check_wrong_anchor,

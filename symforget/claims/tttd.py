@@ -299,7 +299,8 @@ def check_drift_gating(ctx: Context, exponent: sp.Expr | None = None, **_: Any) 
 
 register(Claim(
     id="tttd.mass_forgetting",
-    statement="TTT-Discover without KL penalty (γ = 0) forgets old mass: w → 0 with "
+    statement="TTT-Discover on the entropic scale (1/β) log E e^{βR}, fixed β, quadratic reward, "
+              "without KL penalty (γ = 0) forgets old mass: w → 0 with "
               "1/w_{t+1} − 1/w_t → η(1 − ρ)/β, ρ = Z_o/Z_n = e^{−βΔ²/(2(1+βσ²))} (algebraic "
               "O(1/t) decay, not geometric)",
     check=check_mass_forgetting,
@@ -316,7 +317,8 @@ register(Claim(
 
 register(Claim(
     id="tttd.kl_retains",
-    statement="γ > 0 with q_ref = initial model retains old mass: logit w_t ≥ min(logit w_0, "
+    statement="Entropic scale, fixed β: γ > 0 with q_ref = initial model retains old mass: logit "
+              "w_t ≥ min(logit w_0, "
               "u_b) and logit w_∞ ≥ u_b = logit w_r − KL_o^max − 1/(βγ(1 − w_r)); the limit "
               "solves s(Z_o − Z_n)/Z = γ(u − u_r + KL_o − KL_n)",
     check=check_kl_retains,
@@ -349,7 +351,8 @@ register(Claim(
 
 register(Claim(
     id="tttd.drift_gating",
-    statement="The entropic force on the old mean is reward-contrast gated: |∂E/∂μo| ∝ "
+    statement="Quadratic reward R = −(x − μn*)²/2: the entropic force on the old mean is "
+              "reward-contrast gated: |∂E/∂μo| ∝ "
               "Δ e^{−βΔ²/(2(1+βσ²))} (not BC's e^{−Δ²/8}, not e^{−βΔ²/2}); the largest old-mean "
               "displacement along γ = 0 runs decays with the same exponent",
     check=check_drift_gating,

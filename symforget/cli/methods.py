@@ -40,14 +40,15 @@ matplotlib missing for --plot).
 
 examples:
   symforget simulate replay --w 0.05 --rho 0 0.1 0.3
-  symforget simulate sdft --lam 0.5 --anchor target --alpha 0.3 --steps 300
-  symforget simulate sdft --lam 0 --batch 32 --seed 1 --json sdft.json
-  symforget simulate oapl --lag 4 --plot oapl.png
+  symforget simulate sdft --teacher anchored --anchor-weight 0.5 --alpha 0.3 --steps 300
+  symforget simulate sdft --ema 0 --batch 32 --seed 1 --json sdft.json
+  symforget simulate tttd --kl-coef 0.1 --batch 32       # prints the starved-group fraction
+  symforget simulate oapl --lag 100 --reward quadratic --plot oapl.png
 """
 
 _COMPARE_EPILOG = """\
-Runs SFT, RKL, replay, SDFT, TTT-Discover and OAPL (each with its default parameters) on the
-same problem and prints final/min old weight, max old-mean drift and new-task error. The same
+Runs SFT, RKL, replay, SDFT, TTT-Discover, OAPL and chen-rl (each with its default
+parameters, the same as simulate's and the API's) on the same problem and prints final/min old weight, max old-mean drift and new-task error. The same
 seed gives the same table and byte-identical JSON. Exit code 0, or 2 for a usage error.
 
 examples:

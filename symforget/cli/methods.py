@@ -48,8 +48,9 @@ examples:
 
 _COMPARE_EPILOG = """\
 Runs SFT, RKL, replay, SDFT, TTT-Discover, OAPL and chen-rl (each with its default
-parameters, the same as simulate's and the API's) on the same problem and prints final/min old weight, max old-mean drift and new-task error. The same
-seed gives the same table and byte-identical JSON. Exit code 0, or 2 for a usage error.
+parameters, the same as simulate's and the API's) on the same problem and prints final/min
+old weight, max old-mean drift and new-task error. The same seed gives the same table and
+byte-identical JSON. Exit code 0, or 2 for a usage error.
 
 examples:
   symforget compare --alpha 0.3

@@ -78,3 +78,12 @@ def test_longer_lag_tilts_less_within_a_run() -> None:
     short = O.run(PB, steps=200, lag=4)
     long = O.run(PB, steps=200, lag=100)
     assert long.w[-1] > short.w[-1]
+
+
+def test_verifiable_reward_claim_and_mutants() -> None:
+    from symforget.claims import Context, get, run_claim
+
+    claim = get("oapl.verifiable_reward")
+    assert run_claim(claim, Context(profile="quick")).status == "pass"
+    for name, kw in claim.mutants.items():
+        assert run_claim(claim, Context(profile="quick"), **kw).status == "fail", name

@@ -103,3 +103,12 @@ def test_groups_starve_the_old_mode() -> None:
     assert 0.0 <= r.extra["starved_batch_fraction"] <= frac
     r2 = M.run(pb, steps=40, batch=64, seed=2)
     assert r2.extra == r.extra  # seeded
+
+
+def test_paper_defaults_claim_and_mutants() -> None:
+    from symforget.claims import Context, get, run_claim
+
+    claim = get("tttd.paper_defaults_forget")
+    assert run_claim(claim, Context(profile="quick")).status == "pass"
+    for name, kw in claim.mutants.items():
+        assert run_claim(claim, Context(profile="quick"), **kw).status == "fail", name

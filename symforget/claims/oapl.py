@@ -34,7 +34,7 @@ from . import register
 from .base import Checks, Claim, Context, Evidence, as_expr, fit_line
 
 __all__ = ["check_refresh_odds", "check_visibility_retention", "check_drift_gating",
-           "quad_tilt"]
+           "check_verifiable_reward", "quad_tilt"]
 
 
 def quad_tilt(mu: float, s: float, m: float, kappa: float, r0: float,
@@ -478,4 +478,104 @@ register(Claim(
         "old_mode_ungated": {"peak_exponent": 0.0},
     },
     issue=5,
+))
+
+
+# ---------------------------------------------------------------- verifiable (0/1) reward
+def _quad_indicator_z(mu: float, s: float, centre: float, h: float, beta2: float) -> float:
+    """Z = ∫ N(x; μ, s²) e^{1{|x − c| ≤ h}/β₂} dx by scipy quad (independent of truncnorm)."""
+    def f(x: float) -> float:
+        r = 1.0 if abs(x - centre) <= h else 0.0
+        return float(np.exp(-0.5 * ((x - mu) / s) ** 2 + r / beta2) / (s * np.sqrt(2 * np.pi)))
+
+    lo, hi = min(mu, centre) - 14 * s - h, max(mu, centre) + 14 * s + h
+    val, _ = integrate.quad(f, lo, hi, points=[centre - h, centre + h, mu], epsabs=0.0,
+                            epsrel=1e-12, limit=400)
+    return float(val)
+
+
+def check_verifiable_reward(ctx: Context, exponent: float = -0.5, window_factor: str = "rho_L",
+                            law: str = "geometric", **_: Any) -> Evidence:
+    r"""Verifiable reward r = 1{|x − μn*| ≤ h} (v = 0, h = σ), population map with the tilt
+    projected by moment matching (:func:`symforget.methods.oapl.indicator_tilt_state`).
+
+    (1) The window's target changes the log-odds by exactly log Z_o − log Z_n,
+    :math:`Z_c = \mathbb E_{N(\mu_c, s_c^2)}[e^{r/\beta_2}]` of π_lag's components (scipy quad,
+    1e-8), and the window (L steps of fraction η) by :math:`\rho_L(\log Z_o - \log Z_n)`,
+    :math:`\rho_L = 1-(1-\eta)^L`, to 2 % (the geometric interpolation towards a target that
+    is not a tilt adds a small normalisation term; ``window_factor="one"`` is the wrong
+    factor 1); (2) the decrement per refresh stays above half the first one over K refreshes
+    (geometric mass loss: the log-odds do not converge; ``law="converge"`` is the wrong law:
+    the last decrement below a tenth of the first, as for the quadratic reward at
+    v ∈ {0, 1}); (3) the first refresh moves the old mean (from the truth) by
+    :math:`\propto e^{c(\Delta-h)^2}` with c = ``exponent`` = −½ (fit over Δ = 3..7, ±0.03):
+    overlap-gated, unlike the quadratic reward's (1−v)Δ·Kκs²/(Kκs² + τ_eff) (exponent 0).
+    """
+    chk = Checks()
+    beta2, lag, eta, h = 1.0, 5, 0.5, 1.0
+    rho_l = 1.0 - (1.0 - eta) ** lag
+    factor = rho_l if window_factor == "rho_L" else 1.0
+    pb = Problem()
+    windows = ctx.n(6, 20)
+    _, rec = O.population_map(pb, O.initial_state(pb), steps=windows * lag, beta=beta2,
+                              lag=lag, eta=eta, visibility=0.0, reward="indicator", width=h)
+    lags = rec[::lag]
+    worst_t, worst, decs = 0.0, 0.0, []
+    for k in range(windows):
+        st = lags[k]
+        lzo = np.log(_quad_indicator_z(st[1], st[2], pb.mu_new_star, h, beta2))
+        lzn = np.log(_quad_indicator_z(st[3], st[4], pb.mu_new_star, h, beta2))
+        tgt = O.indicator_tilt_state(st, pb, tau=beta2, visibility=0.0, width=h)
+        worst_t = max(worst_t, abs(tgt[0] - st[0] - (lzo - lzn)) / abs(lzo - lzn))
+        du = lags[k + 1][0] - st[0]
+        worst = max(worst, abs(du - factor * (lzo - lzn)) / abs(lzo - lzn))
+        decs.append(-du)
+    chk.le("target_log_odds_rel_err", worst_t, 1e-8,
+           "the window's target: log-odds + log Z_o − log Z_n, quad Z")
+    chk.le("window_log_odds_rel_err", worst, 0.02,
+           f"log-odds change per refresh vs {window_factor}·(log Z_o − log Z_n); the rest is "
+           "the normalisation of the geometric interpolation towards a non-tilt target")
+    decs_a = np.array(decs)
+    text = f"per-refresh decrements {np.array2string(decs_a, precision=4)}"
+    if law == "converge":
+        chk.true("decrement_vanishes", bool(decs_a[-1] <= 0.1 * decs_a[0]), text)
+    else:
+        chk.true("decrement_stays_positive", bool(np.min(decs_a) >= 0.5 * decs_a[0]), text)
+    chk.metric("w_final", float(expit(lags[-1][0])))
+    deltas = np.array([3.0, 4.0, 5.0, 6.0, 7.0])
+    moves = []
+    for d in deltas:
+        pd = Problem(mu_new_star=d, mu_new0=d)
+        _, r1 = O.population_map(pd, O.initial_state(pd), steps=lag, beta=beta2, lag=lag,
+                                 eta=eta, visibility=0.0, reward="indicator", width=h)
+        moves.append(abs(r1[-1][1] - r1[0][1]))
+    slope, se, _ = fit_line((deltas - h) ** 2, np.log(np.array(moves)))
+    moves_text = np.array2string(np.array(moves), precision=3)
+    chk.close("old_move_exponent", slope, exponent, rtol=0.0, atol=0.03,
+              detail=f"log|Δμo| vs (Δ − h)², se {se:.1e}; moves {moves_text}")
+    return chk.evidence(f"0/1 reward: log-odds fall by ρ_L log(Z_n/Z_o) per refresh "
+                        f"(decrements {decs_a[0]:.3f}..{decs_a[-1]:.3f}), old-mean move "
+                        f"∝ e^{{{slope:.3f}(Δ−h)²}}")
+
+
+register(Claim(
+    id="oapl.verifiable_reward",
+    statement="Verifiable reward r = 1{|x − μn*| ≤ h} (v = 0), population map with the tilt "
+              "projected by moment matching: each refresh multiplies the old/new odds by "
+              "(Z_o/Z_n)^{ρ_L} up to 2 %, Z_c = E_{π_lag,c}[e^{r/β₂}], ρ_L = 1 − (1−η)^L; the "
+              "decrement "
+              "does not vanish (geometric mass loss), while the old mean moves by "
+              "∝ e^{−(Δ−h)²/2} per refresh (overlap-gated, unlike the quadratic reward's drift "
+              "linear in Δ)",
+    check=check_verifiable_reward,
+    derivations=lambda: [T.window_derivation()],
+    assumptions=("σ = 1, μo* = 0, μn* = Δ (4 for (1)-(2), 3..7 for (3)), h = 1, β₂ = 1, L = 5, "
+                 "η = 0.5; π₀ = ½N(0,1) + ½N(Δ−2,1) ((3): new component started at μn*)",
+                 "the tilt by a 0/1 reward leaves the Gaussian family; symforget projects each "
+                 "component back by its mean and variance (population limit of the weighted "
+                 "maximum-likelihood fit)"),
+    mutants={"drift_linear_in_delta": {"exponent": 0.0},
+             "window_factor_one": {"window_factor": "one"},
+             "odds_converge": {"law": "converge"}},
+    issue=15,
 ))

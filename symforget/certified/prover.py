@@ -1,8 +1,9 @@
 r"""Branch and bound over a box: certify a claim's margin cell by cell, or find a counterexample.
 
 A cell (a box with exact rational end points) is *certified* when the Arb enclosure of the
-claim's margin over the whole cell is ≥ 0 (> 0 for a strict claim); *refuted* when the
-enclosure is < 0 (the claim is false everywhere in the cell — a counterexample); otherwise it is
+claim's margin over the whole cell is ≥ 0 (> 0 for a strict claim) — in practice ≥ 10⁻⁶
+(:data:`ACCEPT`), so that the independent checker's re-enclosure also clears 0; *refuted* when
+the enclosure is < 0 (the claim is false everywhere in the cell — a counterexample); otherwise it is
 split in two along the widest split axis (widths relative to the axis's scale), and its midpoint
 is checked as a degenerate cell (so a counterexample is found without waiting for a small
 cell). Cells inside the region of a local argument that holds are covered by that argument.
@@ -35,8 +36,11 @@ __all__ = ["Certificate", "prove", "evaluate_cells", "frac_str", "DEFAULT_MAX_CE
 #: certificate format name and version
 FORMAT = "symforget-certificate/1"
 DEFAULT_MAX_CELLS = 2_000_000
-#: cells per batch sent to one worker
+#: cells per batch sent to one worker (at most; a round is split into ≥ 8 batches)
 BATCH = 256
+#: a cell is accepted when the lower end of its margin enclosure is ≥ this (not just ≥ 0), so
+#: that an independent re-enclosure (other formula order, other rounding) also clears 0
+ACCEPT = 1e-6
 
 Progress = Callable[[int, int, int, float], None]
 
@@ -295,7 +299,7 @@ def prove(claim_id: str, box: Cell | None = None, mutant: str | None = None, *,
             done, pending, evaluations = loaded
 
     def ok_margin(lo: float) -> bool:
-        return lo > 0 if c.strict else lo >= 0
+        return lo >= ACCEPT
 
     while pending:
         # cells covered by a local argument
@@ -320,7 +324,8 @@ def prove(claim_id: str, box: Cell | None = None, mutant: str | None = None, *,
         mids = [_midpoint(cell) for cell in todo]
         batch_cells = [{k: [frac_str(v[0]), frac_str(v[1])] for k, v in cell.items()}
                        for cell in (*todo, *mids)]
-        chunks = [batch_cells[i:i + BATCH] for i in range(0, len(batch_cells), BATCH)]
+        size = max(1, min(BATCH, -(-len(batch_cells) // 8)))
+        chunks = [batch_cells[i:i + size] for i in range(0, len(batch_cells), size)]
         if executor is None:
             results = [evaluate_cells(claim_id, mutant, ch) for ch in chunks]
         else:

@@ -21,7 +21,16 @@ from typing import Any
 
 from flint import arb
 
-from .enclose import Cell, gauss_bounds, gauss_expect, interval, normal_tail, rational, sech_expect
+from .enclose import (
+    Cell,
+    gauss_bounds,
+    gauss_expect,
+    interval,
+    normal_tail,
+    rational,
+    sech_expect,
+    sech_range,
+)
 
 __all__ = ["Axis", "Local", "Certifiable", "CERTIFIABLE", "get", "ball_json"]
 
@@ -592,6 +601,68 @@ def geometry_local(box: Cell, variant: dict[str, Any]) -> list[Local]:
     return []
 
 
+
+# =============================================================================================
+# beyond.any_family
+# =============================================================================================
+
+def _bc_ratio(D: arb, Rr: arb, variant: dict[str, Any]) -> arb:
+    """BC_true/BC_stated for the stated Bhattacharyya coefficient (``variant["bc"]``)."""
+    kind = variant["bc"]
+    if kind == "true":
+        return arb(1)
+    if kind == "exponent_doubled":  # e^{−Δ²/(2(1+r²))}
+        return (D * D / (4 * (1 + Rr * Rr))).exp()
+    # "ratio_unsquared": e^{−Δ²/(4(1+r))}
+    return (D * D / (4 * (1 + Rr)) - D * D / (4 * (1 + Rr * Rr))).exp()
+
+
+def any_family_margin(cell: Cell, variant: dict[str, Any]) -> arb:
+    r"""Margin of ``beyond.any_family``: 1 − m(w, Δ, r)/(½√((1−w)/w)·BC(Δ, r)).
+
+    Maths: old component N(0, 1), new N(Δ, r²), a = wφ_o, b = (1−w)φ_n, ℓ = log(a/b). As for
+    equal scales, b/(a+b) = ½√(b/a) sech(ℓ/2), and √(φ_oφ_n) = BC·g with g the density of
+    N(μ, s²), μ = Δ/(1+r²), s² = 2r²/(1+r²), so m/bound = E_{X∼g}[sech(ℓ(X)/2)] with
+    ℓ(X) = c + log r + A X² + B X + Δ²/(2r²), A = (1/r² − 1)/2, B = −Δ/r². Writing X = μ + sZ,
+    ℓ = α0 + α1 Z + α2 Z² (coefficients enclosed over the cell). Rigorous: Gaussian panel sums
+    (Arb erfc probabilities) of the enclosed range of sech(ℓ/2) (even, decreasing in |ℓ|) over
+    panel × cell, plus the tail [0, P(|Z| > T)] (sech ≤ 1); for a stated BC the ratio is
+    multiplied by BC_true/BC_stated, for a stated prefactor p by 1/(2p).
+    """
+    C = _logit_ball(*cell["w"])
+    D = interval(*cell["delta"])
+    Rr = interval(*cell["r"])
+    r2 = Rr * Rr
+    A = (1 / r2 - 1) / 2
+    B = -D / r2
+    s = (2 * r2 / (1 + r2)).sqrt()
+    mu = D / (1 + r2)
+    a2 = A * s * s
+    a1 = (2 * A * mu + B) * s
+    a0 = C + Rr.log() + A * mu * mu + B * mu + D * D / (2 * r2)
+    T = 8
+    n = 32 * max(2, int(float(D.upper())) + 1)
+
+    def h(J: arb) -> arb:
+        jl, jh = arb(J.abs_lower()), arb(J.abs_upper())
+        J2 = (jl * jl).union(jh * jh)
+        return sech_range((a0 + a1 * J + a2 * J2) / 2)
+
+    R = gauss_expect(h, arb(0).union(normal_tail(arb(T))), T, n)
+    return 1 - R * _bc_ratio(D, Rr, variant) / (2 * rational(variant["prefactor"]))
+
+
+def any_family_local(box: Cell, variant: dict[str, Any]) -> list[Local]:
+    """No local argument yet: a box must keep r away from 1 (the equal-scale case, with its
+    attainment point (½, 0), is ``rkl.drift_bc_bound``)."""
+    if box["r"][0] <= 1 <= box["r"][1] and box["delta"][0] == 0 and \
+            box["w"][0] <= F(1, 2) <= box["w"][1]:
+        return [Local("attainment_point", "region",
+                      {"w": ["1/2", "1/2"], "delta": ["0", "0"], "r": ["1", "1"]}, {},
+                      False, False, "the box contains (½, 0, 1) where m = bound; certify "
+                      "r = 1 with rkl.drift_bc_bound and keep r away from 1 here")]
+    return []
+
 # =============================================================================================
 # the registry
 # =============================================================================================
@@ -674,6 +745,23 @@ _register(Certifiable(
     split_axes=("alpha", "delta"),
     method="overlap integrals D_ij = ½√A e^{−Δ²/8} E_Z[K_ij sech((c − ΔZ)/2)] against "
            "B_ij = ½√A e^{−Δ²/8}√M_ij",
+))
+
+
+_register(Certifiable(
+    id="beyond.any_family",
+    statement="unequal scales: m(w, Δ, r) ≤ ½√((1−w)/w)·√(2r/(1+r²)) e^{−Δ²/(4(1+r²))}",
+    axes=(_frac_axis("w", "0.000001", "0.999999", ("0", "1"), True, True, doc="old weight"),
+          _frac_axis("delta", "0", "20", ("0", "1000000"), scale="20", doc="separation Δ"),
+          _frac_axis("r", "1.1", "5", ("0", "1000000"), True, scale="4",
+                     doc="scale ratio σn/σo (r = 1: rkl.drift_bc_bound)")),
+    margin=any_family_margin, local=any_family_local,
+    default_variant={"prefactor": F(1, 2), "bc": "true"},
+    mutants={"bc_exponent_doubled": {"bc": "exponent_doubled"},
+             "bc_ratio_unsquared": {"bc": "ratio_unsquared"},
+             "prefactor_quarter": {"prefactor": F(1, 4)}},
+    split_axes=("w", "delta", "r"),
+    method="margin 1 − E_{N(μ,s²)}[sech(ℓ/2)], ℓ quadratic, by Gaussian panel sums",
 ))
 
 

@@ -134,3 +134,12 @@ def test_teacher_choice_decides_retention() -> None:
     assert abs(anchored.w[-1] - pb.alpha) < 0.05
     assert tilt.w[-1] < 0.5 * pb.alpha  # the tilt teacher forgets old mass
     assert tilt.summary()["max_old_drift"] > 2.0  # and drags the old component (quadratic R)
+
+
+def test_tilt_frozen_claim_and_mutants() -> None:
+    from symforget.claims import Context, get, run_claim
+
+    claim = get("sdft.tilt_frozen_merges")
+    assert run_claim(claim, Context(profile="quick")).status == "pass"
+    for name, kw in claim.mutants.items():
+        assert run_claim(claim, Context(profile="quick"), **kw).status == "fail", name

@@ -43,8 +43,9 @@ one step is gradient ascent in the network coordinates :math:`(u = \operatorname
 Finite batch (``batch=B``, a multiple of ``group_size`` G): B/G groups of G draws x ∼ q_θ;
 per group β (fixed, or the reference's bisection rule at ``kl_budget``) and leave-one-out
 advantages; the KL penalty is added to the advantages as
-:math:`-\lambda\log\frac{q}{q_{\rm ref}}(x_i)` (as the reference code does);
-:math:`\hat g = \frac1B\sum_i(cA_i - \lambda\log\frac{q}{q_{\rm ref}}(x_i))\nabla\log q(x_i)`
+:math:`-\lambda(\ell_i - \bar\ell)`, :math:`\ell_i = \log\frac{q}{q_{\rm ref}}(x_i)` centred on
+its batch mean (as the reference code does);
+:math:`\hat g = \frac1B\sum_i(cA_i - \lambda(\ell_i - \bar\ell))\nabla\log q(x_i)`
 (:func:`batch_gradient`). A group with no old-component draw gives the old mean no gradient
 (old-mode starvation; :func:`run` records how often it happens).
 
@@ -415,11 +416,13 @@ def batch_gradient(rng: np.random.Generator, state: np.ndarray, batch: int, *, b
     each group k: β_k = ``beta``, or with ``eps`` > 0 the reference's per-group rule
     :math:`\mathrm{KL}(\operatorname{softmax}(\beta r)\Vert\mathrm{uniform}) = \varepsilon`
     (:func:`batch_beta`); leave-one-out advantages A_i (:func:`loo_advantages`); the KL
-    penalty enters the advantage as in the reference code,
-    :math:`A_i \leftarrow c_k A_i - \gamma\log\frac{q}{q_{\rm ref}}(x_i)`, and
+    penalty enters the advantage as in the reference code (``incorporate_kl_penalty``,
+    ``tinker_cookbook/rl/metrics.py``: the log-ratio centred on its batch mean),
+    :math:`A_i \leftarrow c_k A_i - \gamma(\ell_i - \bar\ell)`,
+    :math:`\ell_i = \log\frac{q}{q_{\rm ref}}(x_i)`, and
 
     .. math::
-       \hat g = \frac1B\sum_i \big(c_k A_i - \gamma\log\tfrac{q}{q_{\rm ref}}(x_i)\big)
+       \hat g = \frac1B\sum_i \big(c_k A_i - \gamma(\ell_i - \bar\ell)\big)
        \nabla\log q(x_i),
 
     c_k = 1 (objective log) or 1/β_k (entropic); the w-entry is then multiplied by w(1−w)
@@ -443,7 +446,7 @@ def batch_gradient(rng: np.random.Generator, state: np.ndarray, batch: int, *, b
     coef = adv.reshape(-1)
     if gamma > 0.0:
         lr = log_q(xs, wv, mo, mn, sigma) - log_q(xs, ref[0], ref[1], ref[2], sigma)
-        coef = coef - gamma * lr
+        coef = coef - gamma * (lr - lr.mean())  # the reference centres it on the batch mean
     sc = np.stack([np.broadcast_to(np.asarray(o, dtype=np.float64), xs.shape)
                    for o in _score_fn()(xs, wv, mo, mn, sigma)], axis=-1)
     g = (coef[:, None] * sc).mean(axis=0)

@@ -280,12 +280,12 @@ def comparison_json(runs: Sequence[MethodRun], *, steps: int, seed: int,
 def verdict(run: MethodRun) -> tuple[str, str]:
     """("kept"/"falling"/"lost", "small"/"large"): old mass lost when the final old weight is
     below half of min(w0, alpha), falling when above it, below min(w0, alpha) and down by more
-    than 2 % over the last fifth of the run (the run is too short to tell), kept otherwise;
+    than 2 % over the second half of the run (the run is too short to tell), kept otherwise;
     old-mean drift small when max_t |mu_o,t - mu_o*| < sigma/2."""
     s = run.summary()
     pb = run.problem
     mass = "kept" if s["final_w"] >= _MASS_KEPT * min(pb.w0, pb.alpha) else "lost"
-    last = run.w[int(0.8 * (len(run.w) - 1))]
+    last = run.w[(len(run.w) - 1) // 2]
     if mass == "kept" and run.w[-1] < 0.98 * last and run.w[-1] < min(pb.w0, pb.alpha):
         mass = "falling"
     drift = "small" if s["max_old_drift"] < _DRIFT_SMALL else "large"
@@ -332,7 +332,7 @@ def format_variants(rows: Sequence[tuple[str, MethodRun]]) -> str:
         if j == 0:
             lines.append("  ".join("-" * wd for wd in widths))
     lines.append(f"old mass lost: final w < {_MASS_KEPT:g} min(w0, alpha); falling: above that, "
-                 "below min(w0, alpha) and down > 2% over the last fifth of the run; drift "
+                 "below min(w0, alpha) and down > 2% over the second half of the run; drift "
                  f"small: max |mu_o - mu_o*| < {_DRIFT_SMALL:g} sigma (also counts a "
                  "component that has lost its mass); starved: fraction of batches (tttd: of "
                  "groups) without an old-component draw")

@@ -17,22 +17,25 @@ the only integrals left in the reduced per-component-scale gradients
 * the **remainders** :math:`\rho(z) = \log(1+e^{-|z|})` and :math:`-\operatorname{sign}(z)
   \sigma(-|z|)` are below :math:`e^{-36}` once :math:`|z| > 36`; they are integrated by
   Gauss–Legendre panels whose breakpoints are the level sets :math:`z(t) = \pm L` for
-  L ∈ :data:`LEVELS` (L = 0: the roots, where ρ has its kink or jump), the vertex (graded on
-  the scale :math:`1/\sqrt{|A|}` when :math:`|z_v| \le 20`: there the complex singularities
-  z = ±iπ of ρ come close), and every panel longer than 2 split evenly (the Gaussian's
-  resolution), all inside the window where
-  :math:`|z| \le 36` and :math:`|t| \le 8.5` (the step parts are exact on the whole line, so
-  cutting the remainders at :math:`|t| = 8.5` costs at most :math:`\log 2\,\mathbb E[t^2;
-  |t|>8.5] < 2\cdot10^{-15}`). Between two levels the remainder varies by a bounded factor, so a
-  fixed rule per panel resolves it whether z is nearly linear (long panels in t) or dominated by its
-  curvature. A panel gets 10 nodes where |z| < 9 on it and fewer further out (the remainder is
-  below :math:`e^{-|z|}` there and needs only the relative accuracy that keeps its absolute
-  error near 1e-16). Panels are flattened across the batch, so a row pays only for its own
-  panels (~200 nodes per row on the issue-13 box).
+  L ∈ :data:`LEVELS` (L = 0: the roots, where ρ has its kink or jump) and the vertex (graded on
+  the scale :math:`1/\sqrt{|A|}` when :math:`|z_v| \le 36`: there z is quadratic in t and the
+  complex singularities z = ±iπ of ρ come close); every panel longer than 2 is split evenly
+  (the Gaussian's resolution); all inside the window where :math:`|z| \le 36` and
+  :math:`|t| \le 8.5` (the step parts are exact on the whole line, so cutting the remainders at
+  :math:`|t| = 8.5` costs at most :math:`\log 2\,\mathbb E[t^2; |t|>8.5] < 2\cdot10^{-15}`).
+  Between two levels the remainder varies by a bounded factor, so a fixed rule per panel
+  resolves it whether z is nearly linear (long panels in t) or dominated by its curvature. A
+  panel gets 10 nodes where |z| < 5 on it and fewer further out (the remainder is below
+  :math:`e^{-|z|}` there and needs only the relative accuracy that keeps its absolute error
+  near 1e-16). Panels are flattened across the batch, so a row pays only for its own panels
+  (~150 nodes per row on the issue-13 box).
 
-Accuracy (``tests/test_logistic.py``, against 30-digit mpmath quadrature split at the same
-kinks): absolute error ≤ 1e-14·(1 + |A| + |B| + |C|) for F and ≤ 5e-14 for G over random and
-edge-case (A, B, C) (A = 0, B = 0, double roots, far roots, |C| up to 50).
+Accuracy: against 22-digit mpmath quadrature (``tests/test_logistic.py``: random and edge-case
+(A, B, C) — A = 0, B = 0, double roots, far roots, |C| up to 50) absolute error ≤ 1e-14·(1 + |A|
++ |B| + |C|) for F and ≤ 5e-14 for G; on a 30,000-row stress set (|A| up to ~60, |B| up to
+~40, |C| up to ~80) against a dense rule (24 nodes per panel, twice the levels) the worst is
+3e-14·(1 + |A| + |B| + |C|) for F and 3e-13 for G (a sharply curved z whose vertex sits near
+|z| = 20).
 """
 
 from __future__ import annotations
@@ -50,8 +53,10 @@ _INV_SQRT2 = 1.0 / np.sqrt(2.0)
 LEVELS = (0.0, 2.5, 5.0, 9.0, 14.0, 20.0, 27.0, 36.0)
 #: the level values z = ±L in one array (0 once), the last two ±36
 _SIGNED_LEVELS = np.array([0.0, *[v for L in LEVELS[1:] for v in (L, -L)]])
-#: points around a vertex with |z_v| ≤ 20, in units of 1/√|A|
-_VERTEX_GRADING = np.array([-2.0, -1.2, -0.6, 0.6, 1.2, 2.0])
+#: points around a vertex with |z_v| ≤ 36, in units of 1/√|A| (near the vertex z is quadratic
+#: in t, so a level panel there is Gaussian-shaped, not exponential, and needs this cut)
+_VERTEX_GRADING = np.array([-1.0, 1.0])
+_VERTEX_ZMAX = 36.0
 #: half-width of the t-window of the remainders, and the Gaussian base points inside it
 _T = 8.5
 #: longest panel in t (longer ones are split evenly: the Gaussian factor is resolved by 10
@@ -163,7 +168,8 @@ def _level_points(A, B, C) -> np.ndarray:
     # near a vertex with |z_v| small the remainder's complex singularities (z = ±iπ) sit at
     # |t − v| ~ √(π/|A|): grade the vertex on that scale
     with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(np.abs(zv) <= 20.0, 1.0 / np.sqrt(np.abs(A)), np.nan)
+        scale = np.where((A != 0.0) & (np.abs(zv) <= _VERTEX_ZMAX),
+                         1.0 / np.sqrt(np.abs(np.where(A != 0.0, A, 1.0))), np.nan)
     vgrade = vert[:, None] + scale[:, None] * _VERTEX_GRADING[None, :]
     # the window: |z| ≤ 36 is bounded by the ±36 level points (and is everything in t when z
     # is a constant of modulus ≤ 36)

@@ -50,3 +50,16 @@ def test_api_compare_and_simulate_agree(name: str, tmp_path: Path,
     assert _params(api) == _params(cmp) == _defaults(name)
     assert {k: v for k, v in sim["params"].items() if k not in _RUN_KEYS} == _defaults(name)
     assert sim["summary"] == pytest.approx(api.summary(), rel=0, abs=0)
+
+
+@pytest.mark.parametrize(("name", "old", "new"), [("sdft", "lam", "anchor_weight"),
+                                                  ("sdft", "beta", "ema"),
+                                                  ("tttd", "gamma", "kl_coef"),
+                                                  ("tttd", "eps", "kl_budget"),
+                                                  ("tttd", "scale", "objective"),
+                                                  ("oapl", "beta", "beta2")])
+def test_old_names_are_refused_with_the_new_name(name: str, old: str, new: str) -> None:
+    from symforget.errors import ParameterError
+
+    with pytest.raises(ParameterError, match=f"{old} -> {new}"):
+        get(name).run(Problem(), steps=2, **{old: 0.5})

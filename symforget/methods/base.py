@@ -36,7 +36,8 @@ from ..errors import ParameterError
 from ..numeric import validate as V
 from ..numeric.progress import report_steps, step_progress
 
-__all__ = ["Problem", "MethodRun", "require_equal_scales", "report_steps", "step_progress"]
+__all__ = ["Problem", "MethodRun", "require_equal_scales", "renamed_hint", "report_steps",
+           "step_progress"]
 
 
 def _real(name: str, value: Any) -> float:
@@ -137,6 +138,13 @@ class Problem:
                "mu_old0": mo0, "mu_new0": mn0}
         out.update({n: float(getattr(self, n)) for n in _SCALES if getattr(self, n) is not None})
         return out
+
+
+def renamed_hint(unknown: set[str], renamed: dict[str, str]) -> str:
+    """`` (renamed: old → new, …)`` for the unknown names that are old parameter names (issue
+    15 renamed them after the methods' papers), else the empty string."""
+    hits = [f"{k} -> {renamed[k]}" for k in sorted(unknown) if k in renamed]
+    return f" (renamed after the paper: {', '.join(hits)})" if hits else ""
 
 
 def require_equal_scales(problem: Problem, method: str) -> None:

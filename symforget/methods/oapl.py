@@ -78,7 +78,7 @@ from ..numeric.compile import compile_exprs
 from ..numeric.progress import report_steps
 from ..symbolic import tilt as T
 from ..symbolic.symbols import x as _X
-from .base import MethodRun, Problem, require_equal_scales
+from .base import MethodRun, Problem, renamed_hint, require_equal_scales
 
 __all__ = ["NAME", "DESCRIPTION", "PARAMS", "STATE", "check_params", "reward_centres",
            "effective_temperature", "tilt_fraction", "tilt_state", "interpolate", "oapl_step",
@@ -118,6 +118,8 @@ PARAMS: dict[str, tuple[type, Any, str]] = {
     "visibility": (float, 0.0, "analysis abstraction v in [0, 1] (not an OAPL parameter): "
                                "old-behaviour samples scored by v R_old + (1-v) R_new"),
 }
+#: parameters renamed in issue 15 (old name → new name), named in the error for an old name
+RENAMED: dict[str, str] = {"beta": "beta2"}
 REWARDS = ("indicator", "quadratic")
 BATCH_ESTIMATORS = ("regression", "stratified")
 #: order of the state vector: log-odds u = log(w/(1−w)) (kept instead of w: no underflow)
@@ -529,7 +531,7 @@ def run(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None
     unknown = set(params) - set(PARAMS)
     if unknown:
         raise ParameterError(f"unknown OAPL parameter(s) {sorted(unknown)}; known: "
-                             f"{', '.join(PARAMS)}")
+                             f"{', '.join(PARAMS)}{renamed_hint(unknown, RENAMED)}")
     p = check_params(**params)
     if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
         raise ParameterError(f"steps={steps!r} must be an integer >= 1")

@@ -59,7 +59,7 @@ from ..numeric.progress import report_steps
 from ..numeric.quadrature import expect
 from ..symbolic import sdft as S
 from ..symbolic.symbols import x as _x
-from .base import MethodRun, Problem, require_equal_scales
+from .base import MethodRun, Problem, renamed_hint, require_equal_scales
 
 __all__ = ["NAME", "DESCRIPTION", "PARAMS", "ANCHORS", "TEACHERS", "DIRECTIONS", "ESTIMATORS",
            "teacher", "tilt_teacher", "anchored_components", "kl_grad", "general_kl_grad",
@@ -93,6 +93,8 @@ PARAMS: dict[str, tuple[type, Any, str]] = {
                               "assumption that builds retention in), new, old"),
     "eta": (float, 0.5, "step size eta > 0 (logit-w parametrisation; symforget's own)"),
 }
+#: parameters renamed in issue 15 (old name → new name), named in the error for an old name
+RENAMED: dict[str, str] = {"lam": "anchor_weight", "beta": "ema"}
 ANCHORS = ("target", "new", "old")
 TEACHERS = ("tilt", "anchored")
 DIRECTIONS = ("reverse", "forward")
@@ -431,7 +433,7 @@ def run(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None
     unknown = set(params) - set(PARAMS)
     if unknown:
         raise ParameterError(f"unknown SDFT parameter(s) {sorted(unknown)}; known: "
-                             f"{', '.join(PARAMS)}")
+                             f"{', '.join(PARAMS)}{renamed_hint(unknown, RENAMED)}")
     p = check_params(**params)
     steps = _check_steps(steps)
     batch = _check_batch(batch)

@@ -75,7 +75,7 @@ from ..symbolic import mixture
 from ..symbolic import tttd as T
 from ..symbolic.symbols import mu_n, mu_o, sigma, w, x
 from ..training.sampling import check_batch, check_count, log_q, sample_mixture
-from .base import MethodRun, Problem, require_equal_scales
+from .base import MethodRun, Problem, renamed_hint, require_equal_scales
 
 __all__ = ["NAME", "DESCRIPTION", "PARAMS", "SCALES", "REFERENCES", "check_params",
            "entropic_grad", "log_z", "tilt_kl", "adaptive_beta", "adaptive_beta_vec",
@@ -114,6 +114,8 @@ PARAMS: dict[str, tuple[type, Any, str]] = {
     "reference": (str, "initial", "KL reference: initial (q at step 0, the base model) or "
                                   "target (p*, symforget's own)"),
 }
+#: parameters renamed in issue 15 (old name → new name), named in the error for an old name
+RENAMED: dict[str, str] = {"eps": "kl_budget", "gamma": "kl_coef", "scale": "objective"}
 SCALES = ("entropic", "log")
 REFERENCES = ("initial", "target")
 #: logit clip (documented, never silent): w = expit(u) stays a positive double below 1
@@ -480,7 +482,7 @@ def run(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None
     unknown = set(params) - set(PARAMS)
     if unknown:
         raise ParameterError(f"unknown tttd parameter(s): {', '.join(sorted(unknown))}; "
-                             f"allowed: {', '.join(PARAMS)}")
+                             f"allowed: {', '.join(PARAMS)}{renamed_hint(unknown, RENAMED)}")
     p = check_params(**params)
     steps = check_count("steps", steps)
     if batch is not None:

@@ -188,7 +188,8 @@ def test_run_records_and_validation() -> None:
     bad = [({"anchor_weight": 1.5}, "anchor_weight"), ({"ema": -0.1}, "ema"),
            ({"ema": 1.5}, "ema"), ({"eta": -1.0}, "eta"),
            ({"anchor": "both"}, "anchor"), ({"gamma": 1.0}, "gamma"),
-           ({"lam": 0.5}, "lam"), ({"teacher": "blend"}, "teacher"), ({"kl": "jsd"}, "kl"),
+           ({"lam": 0.5}, "lam"), ({"teacher": "blend"}, "teacher"), ({"kl": "tv"}, "kl"),
+           ({"jsd_beta": 1.0}, "jsd_beta"),
            ({"kl_estimator": "pathwise"}, "kl_estimator"),
            ({"tilt_strength": 0.0}, "tilt_strength"),
            ({"kl_estimator": "reinforce"}, "reinforce")]

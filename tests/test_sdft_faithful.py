@@ -39,6 +39,31 @@ def test_general_gradient_matches_compiled_anchored() -> None:
     np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-12)
 
 
+def _div_quad(th, comps, kl: str, b: float = 0.3) -> float:
+    """KL(q||T), KL(T||q) or b KL(T||M) + (1-b) KL(q||M), M = b T + (1-b) q, by quad."""
+    w, mo, mn = th
+    lw, mu, sc = comps
+
+    def q(x):
+        return (w * np.exp(-(x - mo) ** 2 / 2) + (1 - w) * np.exp(-(x - mn) ** 2 / 2)) \
+            / math.sqrt(2 * math.pi)
+
+    def t(x):
+        return np.sum(np.exp(lw - (x - mu) ** 2 / (2 * sc**2)) / sc) / math.sqrt(2 * math.pi)
+
+    def f(x):
+        qx, tx = q(x), t(x)
+        if kl == "reverse":
+            return qx * math.log(qx / tx)
+        if kl == "forward":
+            return tx * math.log(tx / qx)
+        mx = b * tx + (1 - b) * qx
+        return b * tx * math.log(tx / mx) + (1 - b) * qx * math.log(qx / mx)
+
+    return integrate.quad(f, -25, 30, points=[mo, mn, *mu], limit=400, epsabs=0,
+                          epsrel=1e-12)[0]
+
+
 def _kl_quad(th, comps, forward: bool) -> float:
     w, mo, mn = th
     lw, mu, sc = comps
@@ -59,16 +84,16 @@ def _kl_quad(th, comps, forward: bool) -> float:
                           epsrel=1e-12)[0]
 
 
-@pytest.mark.parametrize("kl", ["reverse", "forward"])
+@pytest.mark.parametrize("kl", ["reverse", "forward", "jsd"])
 def test_tilt_gradient_vs_finite_differences(kl: str) -> None:
     pb = Problem()
     th = np.array([0.35, 0.3, 2.6])
     comps = tuple(c[0] for c in M.tilt_teacher(pb, _net(th)[None] + [0, 0.2, 0],
                                               tilt_strength=0.7))
-    g = M.general_kl_grad(th, comps, sigma=1.0, kl=kl)
+    g = M.general_kl_grad(th, comps, sigma=1.0, kl=kl, jsd_beta=0.3)
     h = 1e-5
-    fd = [(_kl_quad(th + h * e, comps, kl == "forward")
-           - _kl_quad(th - h * e, comps, kl == "forward")) / (2 * h) for e in np.eye(3)]
+    fd = [(_div_quad(th + h * e, comps, kl) - _div_quad(th - h * e, comps, kl)) / (2 * h)
+          for e in np.eye(3)]
     np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-8)
 
 
@@ -91,7 +116,7 @@ def test_analytic_estimator_has_no_noise_when_teacher_is_student() -> None:
     th = np.array([[0.4, 0.2, 2.5]] * 3)
     comps = M.anchored_components(pb, _net(th), lam=0.0, anchor="target")  # T = q
     rng = np.random.default_rng(0)
-    for kl in ("reverse", "forward"):
+    for kl in ("reverse", "forward", "jsd"):
         g = M.analytic_batch_grad(rng, th, comps, 16, sigma=1.0, kl=kl)
         assert np.max(np.abs(g)) < 1e-12, g
     # REINFORCE with its +1 term is noisy there
@@ -102,7 +127,7 @@ def test_analytic_estimator_has_no_noise_when_teacher_is_student() -> None:
     np.testing.assert_allclose(r.w, r.w[0], rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("kl", ["reverse", "forward"])
+@pytest.mark.parametrize("kl", ["reverse", "forward", "jsd"])
 def test_analytic_estimator_is_unbiased(kl: str) -> None:
     pb = Problem()
     th = np.array([[0.35, 0.3, 2.6]])

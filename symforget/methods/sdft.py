@@ -81,7 +81,11 @@ PARAMS: dict[str, tuple[type, Any, str]] = {
                              "q_ema + lam A, the analysis paper's abstraction)"),
     "ema": (float, 0.01, "EMA rate of the teacher weights in [0, 1] (reference 0.01; 0: frozen "
                          "teacher = the initial student)"),
-    "kl": (str, "reverse", "KL direction: reverse KL(q||T) (SDFT's loss) or forward KL(T||q)"),
+    "kl": (str, "reverse", "divergence: reverse KL(q||T) (SDFT's loss), forward KL(T||q) or "
+                           "jsd (generalised JSD of the reference trainer, weight jsd_beta)"),
+    "jsd_beta": (float, 0.5, "kl=jsd: beta in (0, 1) of JSD_b = b KL(T||M) + (1-b) KL(q||M), "
+                             "M = b T + (1-b) q (TRL's convention: b -> 1 reverse-like, "
+                             "b -> 0 forward-like)"),
     "kl_estimator": (str, "analytic", "finite-batch estimator: analytic (per-sample log-ratio in "
                                    "closed form, exactly 0 when T = q) or reinforce (with the "
                                    "+1 score term: noise at T = q)"),
@@ -97,7 +101,7 @@ PARAMS: dict[str, tuple[type, Any, str]] = {
 RENAMED: dict[str, str] = {"lam": "anchor_weight", "beta": "ema"}
 ANCHORS = ("target", "new", "old")
 TEACHERS = ("tilt", "anchored")
-DIRECTIONS = ("reverse", "forward")
+DIRECTIONS = ("reverse", "forward", "jsd")
 ESTIMATORS = ("analytic", "reinforce")
 #: logit clip: w stays a positive double (expit(-600) ≈ 1e-261); documented, never silent NaN
 _U_MAX = 600.0
@@ -105,7 +109,7 @@ _MAX_RECORDS = 500
 
 
 def check_params(teacher: Any = PARAMS["teacher"][1], ema: Any = PARAMS["ema"][1],
-                 kl: Any = PARAMS["kl"][1],
+                 kl: Any = PARAMS["kl"][1], jsd_beta: Any = PARAMS["jsd_beta"][1],
                  kl_estimator: Any = PARAMS["kl_estimator"][1],
                  tilt_strength: Any = PARAMS["tilt_strength"][1],
                  anchor_weight: Any = PARAMS["anchor_weight"][1],
@@ -124,6 +128,10 @@ def check_params(teacher: Any = PARAMS["teacher"][1], ema: Any = PARAMS["ema"][1
     if kl_estimator == "reinforce" and (teacher != "anchored" or kl != "reverse"):
         raise ParameterError("kl_estimator='reinforce' is implemented for teacher='anchored' "
                              "with kl='reverse' only")
+    jb = float(V.finite("jsd_beta", jsd_beta).reshape(()))
+    if not 0.0 < jb < 1.0:
+        raise ParameterError(f"jsd_beta={jb!r} must lie in (0, 1) (0 and 1 are kl=forward and "
+                             "kl=reverse up to scale)")
     ema_ = float(V.finite("ema", ema).reshape(()))
     if not 0.0 <= ema_ <= 1.0:
         raise ParameterError(f"ema={ema_!r} must lie in [0, 1] (0: frozen teacher)")
@@ -134,8 +142,9 @@ def check_params(teacher: Any = PARAMS["teacher"][1], ema: Any = PARAMS["ema"][1
     eta_ = float(V.positive("eta", eta).reshape(()))
     if anchor not in ANCHORS:
         raise ParameterError(f"anchor={anchor!r} must be one of {', '.join(ANCHORS)}")
-    return {"teacher": teacher, "ema": ema_, "kl": kl, "kl_estimator": kl_estimator,
-            "tilt_strength": kappa, "anchor_weight": lam_, "anchor": anchor, "eta": eta_}
+    return {"teacher": teacher, "ema": ema_, "kl": kl, "jsd_beta": jb,
+            "kl_estimator": kl_estimator, "tilt_strength": kappa, "anchor_weight": lam_,
+            "anchor": anchor, "eta": eta_}
 
 
 def teacher(problem: Problem, ubar: np.ndarray, *, lam: float | np.ndarray,
@@ -313,28 +322,38 @@ def _student(th: np.ndarray, x: np.ndarray, sigma: float) -> tuple[np.ndarray, n
     return lq, score
 
 
+def _log_target(lq: np.ndarray, lt: np.ndarray, kl: str, jsd_beta: float) -> np.ndarray:
+    """log T (reverse) or, for the generalised JSD, log M = log(b T + (1 − b) q)."""
+    if kl == "jsd":
+        return np.logaddexp(math.log(jsd_beta) + lt, math.log1p(-jsd_beta) + lq)
+    return lt
+
+
 def general_kl_grad(th: np.ndarray, comps: tuple[np.ndarray, np.ndarray, np.ndarray], *,
-                    sigma: float, kl: str = "reverse") -> np.ndarray:
+                    sigma: float, kl: str = "reverse", jsd_beta: float = 0.5) -> np.ndarray:
     r"""Population gradient in (w, μo, μn) of the KL between the student and a teacher with
     components of their own scales (``comps`` = log-weights, means, scales, each (..., K)).
 
     reverse: :math:`\nabla\mathrm{KL}(q_\theta\Vert T) = \mathbb E_q[\nabla\log q\,
     (\log q - \log T)]`; forward: :math:`\nabla\mathrm{KL}(T\Vert q_\theta) =
-    -\mathbb E_T[\nabla\log q]`. Expectations over each Gaussian component by 240-node
-    Gauss–Hermite quadrature; vectorised over the leading axes of ``th`` (..., 3).
+    -\mathbb E_T[\nabla\log q]`; jsd (b = ``jsd_beta``, M = bT + (1−b)q):
+    :math:`\nabla[b\,\mathrm{KL}(T\Vert M) + (1-b)\mathrm{KL}(q_\theta\Vert M)] =
+    (1-b)\,\mathbb E_q[\nabla\log q\,(\log q - \log M)]` (the terms in ∂M cancel because
+    ∫∂q = 0). Expectations over each Gaussian component by 240-node Gauss–Hermite quadrature;
+    vectorised over the leading axes of ``th`` (..., 3).
     """
     th = np.asarray(th, dtype=np.float64)
     lw, mu, sc = (np.asarray(c, dtype=np.float64) for c in comps)
-    if kl == "reverse":
+    if kl in ("reverse", "jsd"):
         w = th[..., 0:1]
         nodes = [th[..., 1:2] + sigma * math.sqrt(2.0) * _GH_T,
                  th[..., 2:3] + sigma * math.sqrt(2.0) * _GH_T]
         out = 0.0
         for cw, x in zip((w, 1.0 - w), nodes, strict=True):
             lq, score = _student(th, x, sigma)
-            f = score * (lq - _log_mix(x, lw, mu, sc))[..., None]
+            f = score * (lq - _log_target(lq, _log_mix(x, lw, mu, sc), kl, jsd_beta))[..., None]
             out = out + cw * np.einsum("...nj,n->...j", f, _GH_H)
-        return np.asarray(out)
+        return np.asarray(out) * ((1.0 - jsd_beta) if kl == "jsd" else 1.0)
     out = 0.0
     for k in range(lw.shape[-1]):
         x = mu[..., k:k + 1] + sc[..., k:k + 1] * math.sqrt(2.0) * _GH_T
@@ -345,7 +364,7 @@ def general_kl_grad(th: np.ndarray, comps: tuple[np.ndarray, np.ndarray, np.ndar
 
 def analytic_batch_grad(rng: np.random.Generator, th: np.ndarray,
                         comps: tuple[np.ndarray, np.ndarray, np.ndarray], batch: int, *,
-                        sigma: float, kl: str = "reverse") -> np.ndarray:
+                        sigma: float, kl: str = "reverse", jsd_beta: float = 0.5) -> np.ndarray:
     r"""Finite-batch gradient from B on-policy draws x_i ∼ q_θ per chain, th (N, 3) → (N, 3).
 
     The per-sample term is evaluated in closed form (log-densities of student and teacher,
@@ -353,9 +372,10 @@ def analytic_batch_grad(rng: np.random.Generator, th: np.ndarray,
 
     * reverse: :math:`\hat g = \frac1B\sum_i\nabla\log q(x_i)\,(\log q - \log T)(x_i)`;
     * forward: :math:`\hat g = \frac1B\sum_i\nabla\log q(x_i)\,(1 - T/q)(x_i)`
-      (unbiased for :math:`-\mathbb E_T\nabla\log q`, as :math:`\mathbb E_q\nabla\log q = 0`).
+      (unbiased for :math:`-\mathbb E_T\nabla\log q`, as :math:`\mathbb E_q\nabla\log q = 0`);
+    * jsd: :math:`\hat g = \frac{1-b}{B}\sum_i\nabla\log q(x_i)\,(\log q - \log M)(x_i)`.
 
-    Both are exactly zero when T = q_θ (every sample), unlike the REINFORCE estimator with the
+    All are exactly zero when T = q_θ (every sample), unlike the REINFORCE estimator with the
     +1 score term. Unbiased for :func:`general_kl_grad`.
     """
     n = th.shape[0]
@@ -363,7 +383,12 @@ def analytic_batch_grad(rng: np.random.Generator, th: np.ndarray,
     xs = np.where(old, th[:, 1:2], th[:, 2:3]) + sigma * rng.standard_normal((n, batch))
     lq, score = _student(th, xs, sigma)
     lt = _log_mix(xs, *comps)
-    coef = (lq - lt) if kl == "reverse" else -np.expm1(lt - lq)
+    if kl == "forward":
+        coef = -np.expm1(lt - lq)
+    elif kl == "jsd":
+        coef = (1.0 - jsd_beta) * (lq - _log_target(lq, lt, kl, jsd_beta))
+    else:
+        coef = lq - lt
     return (score * coef[..., None]).mean(axis=1)
 
 
@@ -371,7 +396,7 @@ def run_chains(problem: Problem, theta0: np.ndarray, *, steps: int, lam: float |
                beta: float, eta: float, anchor: str, batch: int | None = None, seed: int = 0,
                free: tuple[bool, bool, bool] = (True, True, True), record_every: int = 1,
                with_teacher: bool = False, teacher: str = "anchored",
-               tilt_strength: float = 1.0, kl: str = "reverse",
+               tilt_strength: float = 1.0, kl: str = "reverse", jsd_beta: float = 0.5,
                estimator: str = "reinforce") -> tuple[np.ndarray, ...]:
     """Iterate the SDFT map for N independent chains started at ``theta0`` (N, 3) with the
     teacher at the student (ϑ_0 = θ_0). Returns (recorded steps (R,), θ (R, N, 3)) and, with
@@ -398,8 +423,10 @@ def run_chains(problem: Problem, theta0: np.ndarray, *, steps: int, lam: float |
             comps = (tilt_teacher(problem, ub, tilt_strength=tilt_strength)
                      if teacher == "tilt" else
                      anchored_components(problem, ub, lam=lam, anchor=anchor))
-            g = (general_kl_grad(th, comps, sigma=problem.sigma, kl=kl) if batch is None else
-                 analytic_batch_grad(rng, th, comps, batch, sigma=problem.sigma, kl=kl))
+            g = (general_kl_grad(th, comps, sigma=problem.sigma, kl=kl, jsd_beta=jsd_beta)
+                 if batch is None else
+                 analytic_batch_grad(rng, th, comps, batch, sigma=problem.sigma, kl=kl,
+                                     jsd_beta=jsd_beta))
         th, ub = sdft_step(problem, th, ub, lam=lam, beta=beta, eta=eta, anchor=anchor,
                            free=free, grad=g)
         if (k + 1) % record_every == 0 or k + 1 == steps:
@@ -442,7 +469,8 @@ def run(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None
                                 seed=seed, record_every=every, lam=p["anchor_weight"],
                                 beta=p["ema"], eta=p["eta"], anchor=p["anchor"],
                                 teacher=p["teacher"], tilt_strength=p["tilt_strength"],
-                                kl=p["kl"], estimator=p["kl_estimator"])
+                                kl=p["kl"], jsd_beta=p["jsd_beta"],
+                                estimator=p["kl_estimator"])
     th = rec[:, 0, :]
     sig = np.full(len(rec_steps), problem.sigma)
     return MethodRun(NAME, problem, {**p, "batch": batch, "seed": seed}, rec_steps,

@@ -114,6 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dps", type=_dps, default=30,
                    help=f"mpmath working precision in digits, {DPS_RANGE[0]}..{DPS_RANGE[1]} "
                         "(default 30)")
+    p.add_argument("--certified", action="store_true",
+                   help="also certify the selected claims that have a certificate (see "
+                        "'symforget prove --list') over their default boxes with ball "
+                        "arithmetic, and re-check each certificate with the independent "
+                        "checker; a claim counts as passed only if both hold")
     p.set_defaults(func=_cmd_verify)
 
     p = sub.add_parser("derive", help="render derivations to Markdown/LaTeX",
@@ -200,9 +205,18 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         ctx = Context(profile=args.profile, seed=args.seed, dps=args.dps)
         report = claims.VerifyReport(list(finished), ctx,
                                      claims.environment(), complete=False)
+    certified: list[dict[str, Any]] = []
+    if args.certified and report.complete:
+        try:
+            certified = _certify([c.id for c in selected])
+        except KeyboardInterrupt:
+            report.complete = False
     total = time.perf_counter() - t0
     if report.results:
         print(_table(report.results))
+    if certified:
+        print("\ncertified (ball arithmetic over the default box, re-checked independently):")
+        print(_table_certified(certified))
     bad = [r for r in report.results if not r.ok]
     for r in bad:
         print(f"\n{r.status.upper()} {r.id}: {r.statement}")
@@ -214,27 +228,75 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     if args.json_path is not None:
         from ..runners.render import atomic_write_text
 
+        doc = report.to_json()
+        if args.certified:
+            doc["certified"] = certified
         try:
             atomic_write_text(args.json_path,
-                              json.dumps(report.to_json(), indent=2, allow_nan=False) + "\n")
+                              json.dumps(doc, indent=2, allow_nan=False) + "\n")
         except OSError as exc:
             _err(f"--json {args.json_path}: cannot write ({exc.strerror or exc})")
             return EXIT_USAGE
         wrote = True
         if report.complete:
             _progress_line(f"wrote {args.json_path}\n")
+    bad_cert = [c for c in certified if not (c["status"] == "certified" and c["checked"])]
+    for c in bad_cert:
+        print(f"\nNOT CERTIFIED {c['claim']}: {c['detail']}")
     errors = sum(r.status == "error" for r in bad)
     n_done = len(report.results)
     done_text = (f"{n_done} claim(s)" if report.complete
                  else f"{n_done} of {len(selected)} claim(s) (interrupted)")
     print(f"\n{done_text} in {total:.1f} s"
           + (f"; {errors} raised an error (counted as failed)" if errors else ""))
+    if certified:
+        print(f"{len(certified) - len(bad_cert)} of {len(certified)} certificate(s) hold")
     print(f"{n_done - len(bad)} passed, {len(bad)} failed")  # alone on the line
     if not report.complete:
         _err(f"interrupted after {n_done} of {len(selected)} claim(s)"
              + (f"; partial report (\"complete\": false) in {args.json_path}" if wrote else ""))
         return EXIT_INTERRUPTED
-    return EXIT_OK if report.ok else EXIT_FAIL
+    return EXIT_OK if report.ok and not bad_cert else EXIT_FAIL
+
+
+def _certify(ids: Sequence[str]) -> list[dict[str, Any]]:
+    """Certify every certifiable claim among ``ids`` over its default box and re-check the
+    certificate with :mod:`symforget.certified.check` (which shares no code with the prover)."""
+    from .. import certified
+
+    out = []
+    todo = [cid for cid in ids if cid in certified.list_certifiable()]
+    for i, cid in enumerate(todo):
+        _progress_line(f"[certify {i + 1}/{len(todo)}] {cid} ... ")
+        t0 = time.perf_counter()
+        cert = certified.prove(cid)
+        t1 = time.perf_counter()
+        checked = False
+        detail = cert.status
+        if cert.ok:
+            res = certified.check_certificate(cert.to_json())
+            checked = res.ok
+            detail = str(res)
+        elif cert.counterexample:
+            detail = f"{cert.status}: {cert.counterexample}"
+        t2 = time.perf_counter()
+        _progress_line(f"{cert.status}{', re-checked' if checked else ''} "
+                       f"({t2 - t0:.1f} s)\n")
+        out.append({"claim": cid, "status": cert.status, "checked": checked,
+                    "cells": len(cert.cells), "local": len(cert.local),
+                    "prove_seconds": round(t1 - t0, 3), "check_seconds": round(t2 - t1, 3),
+                    "detail": detail})
+    return out
+
+
+def _table_certified(rows: Sequence[dict[str, Any]]) -> str:
+    head = ("claim", "status", "cells", "prove s", "check s")
+    body = [(r["claim"], r["status"] + (" + checked" if r["checked"] else ""), str(r["cells"]),
+             f"{r['prove_seconds']:.1f}", f"{r['check_seconds']:.1f}") for r in rows]
+    widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
+    lines = ["  ".join(f"{v:<{w}}" for v, w in zip(row, widths, strict=True)).rstrip()
+             for row in (head, tuple("-" * w for w in widths), *body)]
+    return "\n".join(lines)
 
 
 def _table(results: Sequence[Any]) -> str:

@@ -457,7 +457,7 @@ register(Claim(
               "μ* = argmin_μ KL(N(μ, σ²)‖T) (2.9σ from μo*): the old task is forgotten through "
               "its component, not its weight (w stays ≈ 0.17, and is no longer identifiable)",
     check=check_tilt_frozen,
-    derivations=lambda: [S.fixed_point_derivation()],
+    derivations=lambda: [],  # numerical: the projection is found by quadrature and search
     assumptions=("Problem(): α = ½, μo* = 0, μn* = 4, σ = 1, w0 = ½, μn,0 = 2; η = 0.5",
                  "the map's reverse-KL gradient by 240-node Gauss–Hermite quadrature; the "
                  "check's KL by scipy quad"),

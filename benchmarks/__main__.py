@@ -2,7 +2,8 @@
 
 Measures symforget's public evaluators against peer methods in one process, interleaved over
 several rounds, and writes ``bench.json`` and ``bench.md`` (also printed). Groups: grad,
-general, misassignment, fisher, precise, dimension, e2e. See ``benchmarks/README.md``.
+general, misassignment, fisher, precise, certified, dimension, e2e. See
+``benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from .harness import (
     worst_rel,
 )
 
-GROUPS = ("grad", "general", "misassignment", "fisher", "precise", "dimension", "e2e")
+GROUPS = ("grad", "general", "misassignment", "fisher", "precise", "certified", "dimension",
+          "e2e")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -308,6 +310,55 @@ def _ladder_confirmation(dps: int = 50) -> list[float]:
     return slopes
 
 
+def group_certified(rep: Report, a: argparse.Namespace) -> None:
+    """Issue 16: certified 50-digit misassignment against precise.misassignment (same points,
+    same run), and the prove/check times of rkl.drift_bc_bound on its default box."""
+    from symforget import certified, precise
+
+    pts = [(0.3, 7.0), (1e-9, 40.0), (0.5, 200.0), (1 - 1e-9, 1.5), (0.3, 3.0), (0.5, 0.0)]
+    pts = pts[:3] if a.quick else pts
+    rounds = 1 if a.quick else min(a.rounds, 3)
+    cs = [Contender(f"symforget.certified.misassignment, 50 digits (median of {len(pts)} pts)",
+                    lambda: [certified.misassignment(w, d, 50) for w, d in pts], len(pts),
+                    unit="ms/call", note="Arb enclosure (acb.integral + enclosed tails)"),
+          Contender("symforget.precise.misassignment, 50 digits (same points)",
+                    lambda: [precise.misassignment(w, d, 50) for w, d in pts], len(pts),
+                    unit="ms/call", note="series cross-checked by two quadratures")]
+    run_interleaved(cs, rounds, "certified 50-digit values")
+    # accuracy: the enclosure must contain precise's value and be 1e-50 narrow (relative)
+    import mpmath
+
+    worst_width = 0.0
+    with mpmath.workdps(80):
+        for w, d in pts:
+            lo, hi = (mpmath.mpf(str(v)) for v in certified.misassignment(w, d, 50))
+            v, err = precise.misassignment(w, d, 75)  # 75: see tests/test_certified.py
+            if not lo - err <= v <= hi + err:
+                raise AssertionError(f"certified enclosure misses precise's value at {(w, d)}")
+            worst_width = max(worst_width, float((hi - lo) / abs(hi)) if hi else 0.0)
+    rep.row("certified", cs[0], speedup=1.0, error=worst_width,
+            error_note="widest enclosure (relative); each contains precise's 75-digit value")
+    rep.row("certified", cs[1], speedup=ratio(cs[1], cs[0]))
+    rep.target("certified.misassignment, 50 digits", "≤ 2 ms/point", 1e3 * cs[0].median,
+               "{:.3g} ms", cs[0].median <= 0.002)
+    log("certified: prove and check rkl.drift_bc_bound on its default box")
+    cert_json: list[dict[str, Any]] = []
+    prove = Contender("symforget prove rkl.drift_bc_bound (default box, 1 process)",
+                      lambda: cert_json.append(certified.prove("rkl.drift_bc_bound").to_json()),
+                      1, unit="s")
+    check = Contender("symforget check of that certificate",
+                      lambda: certified.check_certificate(cert_json[-1]), 1, unit="s")
+    for _ in range(rounds):
+        prove.times.append(timed(prove.fn))
+        check.times.append(timed(check.fn))
+    rep.row("certified", prove)
+    rep.row("certified", check)
+    rep.target("certify rkl.drift_bc_bound on its default box", "≤ 60 s", prove.median,
+               "{:.3g} s", prove.median <= 60.0)
+    rep.target("check that certificate", "≤ 20 s", check.median, "{:.3g} s",
+               check.median <= 20.0)
+
+
 def group_precise(rep: Report, a: argparse.Namespace) -> None:
     from symforget import precise
     from symforget.numeric import precise_drift
@@ -501,7 +552,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     t_all = time.perf_counter()
     fns = {"grad": group_grad, "general": bench_general.group_general,
            "misassignment": group_misassignment, "fisher": group_fisher,
-           "precise": group_precise, "dimension": group_dimension, "e2e": group_e2e}
+           "precise": group_precise, "certified": group_certified,
+           "dimension": group_dimension, "e2e": group_e2e}
     group_seconds: dict[str, float] = {}
     failed: list[str] = []
     for g in groups:

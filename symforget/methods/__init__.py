@@ -278,10 +278,10 @@ def comparison_json(runs: Sequence[MethodRun], *, steps: int, seed: int,
 
 
 def verdict(run: MethodRun) -> tuple[str, str]:
-    """("kept"/"falling"/"lost", "small"/"large"): old mass lost when the final old weight is
+    r"""("kept"/"falling"/"lost", "small"/"large"): old mass lost when the final old weight is
     below half of min(w0, alpha), falling when above it, below min(w0, alpha) and down by more
     than 2 % over the second half of the run (the run is too short to tell), kept otherwise;
-    old-mean drift small when max_t |mu_o,t - mu_o*| < sigma/2."""
+    old-mean drift small when :math:`\max_t |\mu_{o,t} - \mu_o^*| < \sigma/2`."""
     s = run.summary()
     pb = run.problem
     mass = "kept" if s["final_w"] >= _MASS_KEPT * min(pb.w0, pb.alpha) else "lost"

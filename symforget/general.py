@@ -22,7 +22,7 @@ import numpy as np
 
 from .numeric.compile import compile_exprs, compile_spec
 from .numeric.frame import SCALE_RATIO_LIMIT, smallest_scale, standardize
-from .numeric.logistic import sigmoid_moments, softplus_moments
+from .numeric.logistic import NORMAL_MOMENTS, sigmoid_moments, softplus_moments
 from .numeric.quadrature import expect, expect_by_variant, nearer_second
 from .symbolic import general as G
 from .symbolic import general_reduced as GR
@@ -48,8 +48,15 @@ def _rkl_std(w, mo, so, mn, sn, al, no, to, nn, tn, function):
     return p, refs, frame
 
 
-#: moments E t^j of N(0, 1), j = 0..4
-_MOM = (1.0, 0.0, 1.0, 0.0, 3.0)
+_MOM = tuple(float(v) for v in NORMAL_MOMENTS)  # E t^j of N(0, 1), j = 0..4
+
+
+_METHODS = ("reduced", "quadrature")
+
+
+def _check_method(method: str) -> None:
+    if method not in _METHODS:
+        raise ValueError(f"method={method!r} must be one of {_METHODS}")
 
 
 def _flat(p: list[np.ndarray]) -> tuple[list[np.ndarray], tuple[int, ...]]:
@@ -120,6 +127,7 @@ def rkl_grad(w, mo, so, mn, sn, al, no, to, nn, tn, *, method: str = "reduced") 
     ``method="reduced"`` (default): the reduced form (Gaussian moments and logistic moments
     of quadratics); ``"quadrature"``: the kink-aware quadrature of the unreduced spec (kept as
     a second, independent route for the tests)."""
+    _check_method(method)
     p, refs, frame = _rkl_std(w, mo, so, mn, sn, al, no, to, nn, tn, "rkl_grad")
     if method == "reduced":
         g = _rkl_grad_reduced(p, refs)
@@ -148,6 +156,7 @@ def _fkl_std(w, mo, so, mn, sn, md, sd, mr, sr, rho, function):
 def fkl_grad(w, mo, so, mn, sn, md, sd, mr, sr, rho, *, method: str = "reduced") -> np.ndarray:
     """∇_(w, μo, σo, μn, σn) KL(P ‖ q) at validated, broadcast arrays; shape (..., 5)
     (``method`` as in :func:`rkl_grad`)."""
+    _check_method(method)
     p, frame = _fkl_std(w, mo, so, mn, sn, md, sd, mr, sr, rho, "fkl_grad")
     if method == "reduced":
         g = _fkl_grad_reduced(p)

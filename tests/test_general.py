@@ -273,3 +273,11 @@ def test_rkl_hessian_at_the_truth_is_the_fisher_matrix() -> None:
     F = sf.fisher_matrix(0.3, -3.0, 3.5, sigma_old=1.0, sigma_new=0.7, with_scales=True)
     np.testing.assert_allclose(H, F, rtol=1e-10, atol=1e-12 * np.abs(F).max())
     assert np.linalg.eigvalsh(F).min() > 0
+
+
+def test_unknown_route_is_refused() -> None:
+    from symforget import general
+
+    arr = [np.asarray(v) for v in RKL_HARD]
+    with pytest.raises(ValueError, match="method"):
+        general.rkl_grad(*arr, method="quad")

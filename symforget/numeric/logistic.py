@@ -45,7 +45,7 @@ from functools import cache
 import numpy as np
 from scipy.special import erfc
 
-__all__ = ["softplus_moments", "sigmoid_moments", "LEVELS"]
+__all__ = ["softplus_moments", "sigmoid_moments", "LEVELS", "NORMAL_MOMENTS"]
 
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 _INV_SQRT2 = 1.0 / np.sqrt(2.0)
@@ -71,7 +71,8 @@ _CLASS_Z = np.array([0.0, 5.0, 9.0, 14.0, 20.0, 27.0])
 _CLASS_N = (10, 9, 8, 7, 6, 4)
 _SKIP = 40.0
 #: moments of N(0, 1): E t^j, j = 0..4
-_MOM = np.array([1.0, 0.0, 1.0, 0.0, 3.0])
+NORMAL_MOMENTS = np.array([1.0, 0.0, 1.0, 0.0, 3.0])
+_MOM = NORMAL_MOMENTS
 
 
 @cache

@@ -59,11 +59,13 @@ from ..numeric.progress import report_steps
 from ..numeric.quadrature import expect
 from ..symbolic import sdft as S
 from ..symbolic.symbols import x as _x
-from .base import MethodRun, Problem, renamed_hint, require_equal_scales
+from .base import MethodRun, Problem, renamed_hint
 
 __all__ = ["NAME", "DESCRIPTION", "PARAMS", "ANCHORS", "TEACHERS", "DIRECTIONS", "ESTIMATORS",
            "teacher", "tilt_teacher", "anchored_components", "kl_grad", "general_kl_grad",
-           "analytic_batch_grad", "sdft_step", "run", "run_chains", "check_params"]
+           "analytic_batch_grad", "sdft_step", "run", "run_chains", "check_params",
+           "teacher_weights", "tilt_teacher5", "anchored_teacher5", "five_kl_grad",
+           "five_batch_grad", "FiveDirection", "five_direction"]
 
 NAME = "sdft"
 DESCRIPTION = ("self-distillation: on-policy KL (reverse by default) to the EMA student as a "
@@ -438,6 +440,206 @@ def run_chains(problem: Problem, theta0: np.ndarray, *, steps: int, lam: float |
     return np.array(rec_steps), np.array(rec)
 
 
+# --------------------------------------------------------------------------------------------
+# five-parameter runs: student θ = (w, μo, σo, μn, σn), teacher = EMA of θ in the coordinates
+# the Stepping steps (logit w or raw w, the means, the scales)
+
+
+def teacher_weights(teacher_state: np.ndarray, weight_param: str) -> tuple[float, float]:
+    """(log w̄, log(1 − w̄)) of a five-parameter teacher state whose first entry is ū = logit w̄
+    (``weight_param="logit"``) or w̄ itself (``"raw"``)."""
+    v = float(teacher_state[0])
+    if weight_param == "logit":
+        return -float(np.logaddexp(0.0, -v)), -float(np.logaddexp(0.0, v))
+    return math.log(v), math.log1p(-v)
+
+
+def tilt_teacher5(problem: Problem, teacher_state: np.ndarray, *, tilt_strength: float,
+                  weight_param: str = "logit") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""The tilt teacher of a five-parameter EMA state (w̄, μ̄o, s̄o, μ̄n, s̄n) as
+    (log-weights, means, scales), each (2,).
+
+    .. math::
+       T \propto q_{\bar\vartheta}(x)\,e^{\kappa R(x)},\qquad
+       R(x) = -\frac{(x-\mu_n^*)^2}{2\sigma_n^{*2}}
+
+    (the new task's log-density up to a constant; σn* = σ for equal scales). A Gaussian times
+    the exponential of a concave quadratic is Gaussian, so T is again a two-component mixture
+    (no projection): with a = κ/σn*², component c becomes
+    :math:`N\big(\frac{\bar\mu_c/\bar s_c^2 + a\mu_n^*}{1/\bar s_c^2 + a},
+    \frac1{1/\bar s_c^2 + a}\big)` with weight :math:`\propto\bar w_c Z_c`,
+    :math:`\log Z_c = -\tfrac12\log(1 + a\bar s_c^2) - \frac{a(\bar\mu_c-\mu_n^*)^2}
+    {2(1 + a\bar s_c^2)}`. With s̄c = σn* = σ this is :func:`tilt_teacher`.
+    """
+    m, sn_star = problem.mu_new_star, problem.scales[1]
+    a = float(tilt_strength) / (sn_star * sn_star)
+    lwo, lwn = teacher_weights(teacher_state, weight_param)
+    mus = np.array([teacher_state[1], teacher_state[3]], dtype=np.float64)
+    sds = np.array([teacher_state[2], teacher_state[4]], dtype=np.float64)
+    v = sds * sds
+    lw = np.array([lwo, lwn]) - 0.5 * np.log1p(a * v) - a * (mus - m) ** 2 / (2.0 * (1.0 + a * v))
+    lw = lw - np.logaddexp(lw[0], lw[1])
+    prec = 1.0 / v + a
+    return lw, (mus / v + a * m) / prec, 1.0 / np.sqrt(prec)
+
+
+def anchored_teacher5(problem: Problem, teacher_state: np.ndarray, *, lam: float, anchor: str,
+                      weight_param: str = "logit") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""The anchored teacher :math:`T = (1-\lambda)q_{\bar\vartheta} + \lambda A` of a
+    five-parameter EMA state, A = p* = α N(μo*, σo*²) + (1 − α) N(μn*, σn*²) (``target``),
+    N(μn*, σn*²) (``new``) or N(μo*, σo*²) (``old``), as (log-weights, means, scales);
+    zero-weight components (λ = 0 or 1) are left out."""
+    so_star, sn_star, _, _ = problem.scales
+    lw: list[float] = []
+    mu: list[float] = []
+    sc: list[float] = []
+    if lam < 1.0:
+        lwo, lwn = teacher_weights(teacher_state, weight_param)
+        l1 = math.log1p(-lam)
+        lw += [l1 + lwo, l1 + lwn]
+        mu += [float(teacher_state[1]), float(teacher_state[3])]
+        sc += [float(teacher_state[2]), float(teacher_state[4])]
+    if lam > 0.0:
+        ll = math.log(lam)
+        if anchor == "target":
+            lw += [ll + math.log(problem.alpha), ll + math.log1p(-problem.alpha)]
+            mu += [problem.mu_old_star, problem.mu_new_star]
+            sc += [so_star, sn_star]
+        elif anchor == "new":
+            lw.append(ll)
+            mu.append(problem.mu_new_star)
+            sc.append(sn_star)
+        else:
+            lw.append(ll)
+            mu.append(problem.mu_old_star)
+            sc.append(so_star)
+    return np.array(lw), np.array(mu), np.array(sc)
+
+
+def _student5(th: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """log q_θ(x) and the five-parameter score ∇_θ log q_θ(x), shape (n, 5)."""
+    from ..training.estimators import _log_q, score5
+
+    return _log_q(x, th)[0], score5(x, th)
+
+
+def five_kl_grad(state: np.ndarray, comps: tuple[np.ndarray, np.ndarray, np.ndarray], *,
+                 kl: str = "reverse", jsd_beta: float = 0.5) -> np.ndarray:
+    r"""Population gradient in θ = (w, μo, σo, μn, σn) of the divergence between the student
+    :math:`q_\theta = wN(\mu_o,\sigma_o^2) + (1-w)N(\mu_n,\sigma_n^2)` and a fixed teacher T
+    (``comps`` = log-weights, means, scales; the teacher is not differentiated, as in SDFT).
+
+    reverse: :math:`\nabla\mathrm{KL}(q_\theta\Vert T) = \mathbb E_q[\nabla\log q\,
+    (\log q - \log T)]`; forward: :math:`\nabla\mathrm{KL}(T\Vert q_\theta) =
+    -\mathbb E_T[\nabla\log q]`; jsd: :math:`(1-b)\,\mathbb E_q[\nabla\log q\,(\log q -
+    \log M)]`, M = bT + (1 − b)q (as :func:`general_kl_grad`). The score has
+    :math:`\partial_{\sigma_c}\log q = r_c((x-\mu_c)^2/\sigma_c^3 - 1/\sigma_c)`
+    (:func:`symforget.training.estimators.score5`). Expectations over each Gaussian component by
+    240-node Gauss–Hermite quadrature at that component's own mean and scale. Returns (5,).
+    """
+    th = np.asarray(state, dtype=np.float64)
+    lw, mu, sc = (np.asarray(c, dtype=np.float64) for c in comps)
+    root2 = math.sqrt(2.0)
+    out = np.zeros(5)
+    if kl in ("reverse", "jsd"):
+        for cw, m, s in ((th[0], th[1], th[2]), (1.0 - th[0], th[3], th[4])):
+            x = m + s * root2 * _GH_T
+            lq, score = _student5(th, x)
+            lt = _log_target(lq, _log_mix(x, lw, mu, sc), kl, jsd_beta)
+            out += cw * (score * (lq - lt)[:, None]).T @ _GH_H
+        return out * ((1.0 - jsd_beta) if kl == "jsd" else 1.0)
+    for k in range(len(lw)):
+        x = mu[k] + sc[k] * root2 * _GH_T
+        _, score = _student5(th, x)
+        out -= math.exp(lw[k]) * (score.T @ _GH_H)
+    return out
+
+
+def five_batch_grad(rng: np.random.Generator, state: np.ndarray,
+                    comps: tuple[np.ndarray, np.ndarray, np.ndarray], batch: int, *,
+                    kl: str = "reverse", jsd_beta: float = 0.5,
+                    estimator: str = "analytic") -> np.ndarray:
+    r"""Finite-batch estimate of :func:`five_kl_grad` from B on-policy draws x_i ∼ q_θ
+    (component c_i chosen with probability w, then x_i = μ_{c_i} + σ_{c_i} ε_i; the draws are
+    made in the order of :func:`analytic_batch_grad`, so equal scales give the same draws).
+
+    ``analytic``: the per-sample terms of :func:`analytic_batch_grad` with the five-parameter
+    score (reverse ∇log q (log q − log T), forward ∇log q (1 − T/q), jsd (1 − b) ∇log q
+    (log q − log M)); ``reinforce`` (reverse only): ∇log q (log q − log T + 1), the gradient of
+    the sampled surrogate with its score-function term. Both unbiased; the analytic one is
+    exactly zero at T = q_θ.
+    """
+    th = np.asarray(state, dtype=np.float64)
+    old = rng.random(batch) < th[0]
+    xs = (np.where(old, th[1], th[3])
+          + np.where(old, th[2], th[4]) * rng.standard_normal(batch))
+    lq, score = _student5(th, xs)
+    lt = _log_mix(xs, *(np.asarray(c, dtype=np.float64) for c in comps))
+    if kl == "forward":
+        coef = -np.expm1(lt - lq)
+    elif kl == "jsd":
+        coef = (1.0 - jsd_beta) * (lq - _log_target(lq, lt, kl, jsd_beta))
+    else:
+        coef = lq - lt + (1.0 if estimator == "reinforce" else 0.0)
+    return (score * coef[:, None]).mean(axis=0)
+
+
+class FiveDirection:
+    r"""SDFT's descent direction on the five-parameter state with its EMA teacher
+    (:class:`symforget.training.runs.Direction`).
+
+    The teacher's weights ϑ̄ are an EMA of the student's in the coordinates the Stepping steps
+    (ū = logit w̄ or w̄, μ̄o, s̄o, μ̄n, s̄n): ϑ̄_0 = θ_0 and, before step t ≥ 1,
+    :math:`\bar\vartheta_t = (1-\epsilon)\bar\vartheta_{t-1} + \epsilon\,\theta_t`
+    (ε = ``ema``; the update :func:`sdft_step` makes after each step). The teacher T_t is
+    :func:`tilt_teacher5` or :func:`anchored_teacher5` of ϑ̄_t; the direction is
+    :func:`five_kl_grad` (exact) or :func:`five_batch_grad` (a batch).
+    """
+
+    def __init__(self, problem: Problem, p: dict[str, Any], batch: int | None,
+                 weight_param: str, name: str) -> None:
+        self.problem, self.p, self.batch = problem, p, batch
+        self.weight_param = weight_param
+        self.name, self.eta = name, p["eta"]
+        self.expected: list[np.ndarray] = []
+        self.teacher_state: np.ndarray | None = None
+
+    def _coords(self, th: np.ndarray) -> np.ndarray:
+        out = np.array(th, dtype=np.float64)
+        if self.weight_param == "logit":
+            out[0] = logit(th[0])
+        return out
+
+    def __call__(self, state: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        th = np.asarray(state, dtype=np.float64)
+        net = self._coords(th)
+        eps = self.p["ema"]
+        self.teacher_state = (net if self.teacher_state is None
+                              else (1.0 - eps) * self.teacher_state + eps * net)
+        p = self.p
+        if p["teacher"] == "tilt":
+            comps = tilt_teacher5(self.problem, self.teacher_state,
+                                  tilt_strength=p["tilt_strength"], weight_param=self.weight_param)
+        else:
+            comps = anchored_teacher5(self.problem, self.teacher_state, lam=p["anchor_weight"],
+                                      anchor=p["anchor"], weight_param=self.weight_param)
+        exact = five_kl_grad(th, comps, kl=p["kl"], jsd_beta=p["jsd_beta"])
+        self.expected.append(exact)
+        if self.batch is None:
+            return exact
+        return five_batch_grad(rng, th, comps, self.batch, kl=p["kl"], jsd_beta=p["jsd_beta"],
+                               estimator=p["kl_estimator"])
+
+
+def five_direction(problem: Problem, p: dict[str, Any], *, batch: int | None,
+                   weight_param: str = "logit", estimator: str | None = None) -> FiveDirection:
+    """The :class:`FiveDirection` of validated parameters ``p`` (:func:`check_params`)."""
+    from ..training.runs import direction_estimator
+
+    name = direction_estimator(NAME, batch, estimator, p["kl_estimator"], "kl_estimator")
+    return FiveDirection(problem, p, batch, weight_param, name)
+
+
 def _check_steps(steps: Any) -> int:
     if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
         raise ParameterError(f"steps={steps!r} must be an integer >= 1")
@@ -453,10 +655,15 @@ def _check_batch(batch: Any) -> int | None:
 
 
 def run(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None,
-        **params: Any) -> MethodRun:
+        stepping: Any = None, grid: tuple[float, float, int] | None = None,
+        estimator: str | None = None, **params: Any) -> MethodRun:
     """Run SDFT on ``problem`` (population map if ``batch`` is None, else B on-policy draws per
-    step with the chosen ``kl_estimator``). Parameters and defaults: :data:`PARAMS`."""
-    require_equal_scales(problem, NAME)
+    step with the chosen ``kl_estimator``). Parameters and defaults: :data:`PARAMS`.
+
+    With ``stepping`` (a :class:`symforget.training.stepping.Stepping`), an overlap ``grid``,
+    ``estimator="exact"`` or a problem with component scales: the five-parameter run
+    (:class:`FiveDirection` through :func:`symforget.training.runs.run_direction`), learned or
+    fixed scales, measurements and theory in ``MethodRun.report``."""
     unknown = set(params) - set(PARAMS)
     if unknown:
         raise ParameterError(f"unknown SDFT parameter(s) {sorted(unknown)}; known: "
@@ -464,6 +671,17 @@ def run(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None
     p = check_params(**params)
     steps = _check_steps(steps)
     batch = _check_batch(batch)
+    from .sft import states_run, wants_five
+
+    if wants_five(problem, stepping, grid, estimator):
+        from ..training.runs import run_direction
+
+        weight_param = getattr(stepping, "weight_param", "logit")
+        direction = five_direction(problem, p, batch=batch, weight_param=weight_param,
+                                   estimator=estimator)
+        states, report = run_direction(NAME, problem, direction, steps=steps, seed=seed,
+                                       stepping=stepping, grid=grid)
+        return states_run(NAME, problem, {**p, "batch": batch, "seed": seed}, states, report)
     every = max(1, -(-steps // _MAX_RECORDS))
     rec_steps, rec = run_chains(problem, np.array(problem.theta0), steps=steps, batch=batch,
                                 seed=seed, record_every=every, lam=p["anchor_weight"],

@@ -34,7 +34,7 @@ from .base import MethodRun, Problem
 
 __all__ = ["NAME", "DESCRIPTION", "PARAMS", "sft_step", "run", "check_steps", "check_batch",
            "check_eta", "record_index", "make_run", "five_run", "wants_five", "check_known",
-           "logit_sgd", "fkl_batch_grad"]
+           "logit_sgd", "fkl_batch_grad", "states_run"]
 
 NAME = "sft"
 DESCRIPTION = "supervised fine-tuning on new-task data (forward KL to P_new)"
@@ -91,8 +91,15 @@ def five_run(name: str, problem: Problem, params: dict[str, Any], *, eta: float,
     states, report = run_five(name, problem, eta=eta, steps=steps, seed=seed, batch=batch,
                               stepping=stepping, beta=beta, grid=grid, estimator=estimator,
                               rho=rho)
-    idx = record_index(steps)
-    th = states[idx]
+    return states_run(name, problem, params, states, report)
+
+
+def states_run(name: str, problem: Problem, params: dict[str, Any], states: np.ndarray,
+               report: dict[str, Any]) -> MethodRun:
+    """A MethodRun from a five-parameter trajectory θ_t = (w, μo, σo, μn, σn), t = 0..T
+    (subsampled by :func:`record_index`), with the run's ``report``."""
+    idx = record_index(len(states) - 1)
+    th = np.asarray(states, dtype=np.float64)[idx]
     return MethodRun(name, problem, params, idx, th[:, 0], th[:, 1], th[:, 3], th[:, 2],
                      th[:, 4], report=report)
 

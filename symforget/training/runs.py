@@ -12,11 +12,18 @@ Each method's loss and estimators (descent directions ĝ ≈ ∇_θ L):
   draws of q);
 * ``chen-rl``: Chen et al.'s on-policy variant (:mod:`symforget.training.estimators`, ``chen``);
   ``exact`` is the expectation of their estimator.
+
+Methods with an auxiliary state — SDFT's EMA teacher, OAPL's lagged policy, TTT-Discover's
+reference and per-step β — step along a :class:`Direction` (:func:`run_direction`): an object
+called once per step, in order, with θ_t, that keeps its auxiliary state and records the exact
+expected direction at (θ_t, auxiliary state) beside the one it returns (sampled or exact). Their
+directions are built in the methods' own modules (``sdft.five_direction``,
+``tttd.five_direction``, ``oapl.five_direction``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -26,7 +33,8 @@ from . import estimators as E
 from . import measures as M
 from .stepping import Stepping, descend
 
-__all__ = ["SAMPLED", "ALLOWED", "choose_estimator", "run_five", "theory"]
+__all__ = ["SAMPLED", "ALLOWED", "choose_estimator", "run_five", "theory", "Direction",
+           "run_direction", "direction_estimator"]
 
 #: the default sampled estimator of each five-parameter method (``exact`` when batch is None)
 SAMPLED: dict[str, str] = {"sft": "mc", "replay": "mc", "rkl": "score", "chen-rl": "chen"}
@@ -51,6 +59,22 @@ def choose_estimator(method: str, batch: int | None, estimator: str | None) -> s
     if estimator != "exact" and batch is None:
         raise ParameterError(f"estimator {estimator!r} draws samples: give a batch >= 1")
     return estimator
+
+
+def direction_estimator(method: str, batch: int | None, estimator: str | None, sampled: str,
+                        chosen_by: str) -> str:
+    """The estimator of a :class:`Direction` run: ``exact`` without a batch, the method's own
+    finite-batch estimator ``sampled`` (chosen by its parameter ``chosen_by``) with one;
+    ``estimator`` may only confirm ``exact`` (ParameterError otherwise, naming what is
+    supported)."""
+    if estimator not in (None, "exact"):
+        raise ParameterError(f"estimator={estimator!r} is not available for {method}: its "
+                             "five-parameter run takes 'exact' (batch 0) or, with a batch, its "
+                             f"own finite-batch estimator (here {sampled!r}, set by {chosen_by})")
+    if estimator == "exact" and batch is not None:
+        raise ParameterError(f"estimator 'exact' uses expectations: drop the batch ({batch}) "
+                             "or give batch 0 on the command line")
+    return "exact" if batch is None else sampled
 
 
 def _grad(method: str, estimator: str, problem: Any, batch: int | None,
@@ -161,4 +185,50 @@ def run_five(method: str, problem: Any, *, eta: float, steps: int, seed: int,
     report["overlap_grid"] = list(M.DEFAULT_GRID if grid is None else grid)
     if with_theory:
         report["theory"] = theory(method, problem, st, eta, states, beta, rho)
+    return states, report
+
+
+class Direction(Protocol):
+    """A method's descent direction with auxiliary state (see the module docstring).
+
+    ``name`` is the estimator's name (``exact`` or the method's sampled estimator), ``eta`` the
+    step size handed to the :class:`~symforget.training.stepping.Stepping`, ``expected`` the
+    exact expected direction at each step's (θ_t, auxiliary state), appended by ``__call__``.
+    """
+
+    name: str
+    eta: float
+    expected: list[np.ndarray]
+
+    def __call__(self, state: np.ndarray, rng: np.random.Generator) -> np.ndarray: ...
+
+
+def run_direction(method: str, problem: Any, direction: Direction, *, steps: int, seed: int,
+                  stepping: Stepping | None, grid: tuple[float, float, int] | None = None
+                  ) -> tuple[np.ndarray, dict[str, Any]]:
+    r"""Run a method that steps along a stateful :class:`Direction` from ``problem.state0``.
+
+    Returns θ_t, t = 0..steps (shape (steps + 1, 5)), and the same report as
+    :func:`run_five`: estimator, stepping, overlaps with drop/gain on ``grid``, the first step
+    with gain ≥ 0.9, and the theory beside the simulation — the old-mean displacement that the
+    *exact expected* direction predicts along the run's own trajectory,
+    :math:`-\eta m_{\mu_o}\sum_t \hat g^{\rm exact}_{\mu_o}(\theta_t)`, against the simulated
+    μo_T − μo_0 (equal for a population run; the effect of sampling for a finite batch).
+    """
+    st = Stepping() if stepping is None else stepping
+    if not isinstance(st, Stepping):
+        raise ParameterError(f"stepping={stepping!r} must be a "
+                             "symforget.training.stepping.Stepping")
+    states = descend(direction, problem.state0, direction.eta, steps, st,
+                     np.random.default_rng(seed))
+    report: dict[str, Any] = {"estimator": direction.name, "stepping": st.as_dict(),
+                              "stepping_text": st.describe()}
+    report.update(M.overlaps(states, problem.target, grid))
+    report["at_gain_0.9"] = M.at_gain(states, problem.target, 0.9, grid)
+    report["overlap_grid"] = list(M.DEFAULT_GRID if grid is None else grid)
+    forces = np.asarray(direction.expected, dtype=np.float64).reshape(-1, 5)
+    pred = float(-direction.eta * st.multipliers[1] * forces[:, 1].sum())
+    sim = float(states[-1, 1] - states[0, 1])
+    report["theory"] = {"old_mean_move": {"predicted_by_exact_force": pred, "simulated": sim,
+                                          "relative_gap": _gap(sim, pred)}}
     return states, report

@@ -95,13 +95,13 @@ def five_run(name: str, problem: Problem, params: dict[str, Any], *, eta: float,
 
 
 def states_run(name: str, problem: Problem, params: dict[str, Any], states: np.ndarray,
-               report: dict[str, Any]) -> MethodRun:
+               report: dict[str, Any], extra: dict[str, Any] | None = None) -> MethodRun:
     """A MethodRun from a five-parameter trajectory θ_t = (w, μo, σo, μn, σn), t = 0..T
-    (subsampled by :func:`record_index`), with the run's ``report``."""
+    (subsampled by :func:`record_index`), with the run's ``report`` (and ``extra``)."""
     idx = record_index(len(states) - 1)
     th = np.asarray(states, dtype=np.float64)[idx]
     return MethodRun(name, problem, params, idx, th[:, 0], th[:, 1], th[:, 3], th[:, 2],
-                     th[:, 4], report=report)
+                     th[:, 4], extra=dict(extra or {}), report=report)
 
 
 def wants_five(problem: Problem, stepping: Any, grid: Any, estimator: Any = None) -> bool:

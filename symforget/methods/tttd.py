@@ -75,12 +75,14 @@ from ..symbolic import mixture
 from ..symbolic import tttd as T
 from ..symbolic.symbols import mu_n, mu_o, sigma, w, x
 from ..training.sampling import check_batch, check_count, log_q, sample_mixture
-from .base import MethodRun, Problem, renamed_hint, require_equal_scales
+from .base import MethodRun, Problem, renamed_hint
 
 __all__ = ["NAME", "DESCRIPTION", "PARAMS", "SCALES", "REFERENCES", "check_params",
            "entropic_grad", "log_z", "tilt_kl", "adaptive_beta", "adaptive_beta_vec",
            "batch_beta", "loo_advantages", "tttd_step",
-           "trajectory", "batch_gradient", "run"]
+           "trajectory", "batch_gradient", "run", "log_e5", "grad_log_e5", "tilt_kl5",
+           "adaptive_beta5", "five_batch_gradient", "batch_beta_groups", "FiveDirection",
+           "five_direction"]
 
 NAME = "tttd"
 DESCRIPTION = ("TTT-Discover: log E[exp(beta R)] - kl_coef KL(q||q_0) (objective=log, the "
@@ -457,12 +459,211 @@ def batch_gradient(rng: np.random.Generator, state: np.ndarray, batch: int, *, b
     return g, float(bs.mean()), starved, int(old.sum())
 
 
+# --------------------------------------------------------------------------------------------
+# five-parameter runs: θ = (w, μo, σo, μn, σn), each component with its own scale
+
+
+def _tilt_parts(state: np.ndarray, beta: float, m: float
+                ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(log E, tilted responsibilities r_c = w_c Z_c/E, d_c = μ_c − m, s_c, a_c = 1 + βs_c²)."""
+    th = np.asarray(state, dtype=np.float64)
+    d = np.array([th[1] - m, th[3] - m])
+    s = np.array([th[2], th[4]])
+    a = 1.0 + beta * s * s
+    lz = np.array([math.log(th[0]), math.log1p(-th[0])]) - 0.5 * np.log(a) - beta * d * d / (2 * a)
+    le = float(np.logaddexp(lz[0], lz[1]))
+    return le, np.exp(lz - le), d, s, a
+
+
+def log_e5(state: Any, *, beta: float, m: float) -> float:
+    r""":math:`\log\mathbb E_q[e^{\beta R}]`, R(x) = −(x − m)²/2, for
+    :math:`q = wN(\mu_o,\sigma_o^2) + (1-w)N(\mu_n,\sigma_n^2)`:
+    :math:`\log(wZ_o + (1-w)Z_n)`, :math:`Z_c = (1+\beta\sigma_c^2)^{-1/2}
+    e^{-\beta(\mu_c-m)^2/(2(1+\beta\sigma_c^2))}` (σ_c = σ: :func:`log_z`)."""
+    return _tilt_parts(np.asarray(state, dtype=np.float64), float(beta), float(m))[0]
+
+
+def grad_log_e5(state: Any, *, beta: float, m: float) -> np.ndarray:
+    r""":math:`\nabla_\theta\log\mathbb E_q[e^{\beta R}]` in θ = (w, μo, σo, μn, σn), (5,).
+
+    With a_c = 1 + βσ_c², d_c = μ_c − m and the tilted responsibilities r_c = w_c Z_c/E:
+    :math:`\partial_w = r_o/w - r_n/(1-w)`, :math:`\partial_{\mu_c} = -r_c\beta d_c/a_c`,
+    :math:`\partial_{\sigma_c} = r_c\,\partial_{\sigma_c}\log Z_c
+    = r_c\,\beta\sigma_c(\beta d_c^2 - a_c)/a_c^2` (the −βσ_c/a_c of the normaliser and the
+    +β²σ_c d_c²/a_c² of the exponent)."""
+    th = np.asarray(state, dtype=np.float64)
+    _, r, d, s, a = _tilt_parts(th, float(beta), float(m))
+    ds = r * beta * s * (beta * d * d - a) / (a * a)
+    dm = -r * beta * d / a
+    return np.array([r[0] / th[0] - r[1] / (1.0 - th[0]), dm[0], ds[0], dm[1], ds[1]])
+
+
+def tilt_kl5(state: Any, *, beta: float, m: float) -> float:
+    r""":math:`\mathrm{KL}(q_\beta\Vert q) = \beta\,\partial_\beta\log E - \log E` on the
+    five-parameter state, :math:`\partial_\beta\log E = \sum_c r_c\,\partial_\beta\log Z_c`,
+    :math:`\partial_\beta\log Z_c = -\sigma_c^2/(2a_c) - d_c^2/(2a_c^2)` (σ_c = σ:
+    :func:`tilt_kl`)."""
+    le, r, d, s, a = _tilt_parts(np.asarray(state, dtype=np.float64), float(beta), float(m))
+    dle = float(np.sum(r * (-s * s / (2 * a) - d * d / (2 * a * a))))
+    return beta * dle - le
+
+
+def adaptive_beta5(state: Any, *, eps: float, m: float) -> float:
+    r"""The β with :math:`\mathrm{KL}(q_\beta\Vert q_\theta) = \varepsilon` on the
+    five-parameter state (:func:`adaptive_beta` with component scales; same bracket and
+    solver)."""
+    th = np.asarray(state, dtype=np.float64)
+
+    def f(b: float) -> float:
+        return 0.0 if b == 0.0 else tilt_kl5(th, beta=b, m=m)
+
+    return _root(f, float(eps), "KL(q_beta || q)")
+
+
+def batch_beta_groups(rewards: np.ndarray, eps: float, iters: int = 80) -> np.ndarray:
+    r""":func:`batch_beta` for every row (group) of ``rewards`` (n_g, G) at once: per row the β
+    with :math:`\mathrm{KL}(\operatorname{softmax}(\beta r)\Vert\mathrm{uniform}) =
+    \varepsilon` (the KL increases in β from 0). Bracket [0, hi], hi the first of 1, 4, 16, …
+    reaching ε (ParameterError beyond 1e12, as :func:`batch_beta`), then ``iters`` bisections
+    (80: width 2⁻⁸⁰·hi, relative precision below 1e-16 for β ≥ hi/4)."""
+    r = np.asarray(rewards, dtype=np.float64)
+    g = r.shape[-1]
+    if eps >= math.log(g):
+        raise ParameterError(f"eps={eps!r} must be < log(group size) = {math.log(g):.4g}")
+    rc = r - r.max(axis=-1, keepdims=True)
+
+    def f(b: np.ndarray) -> np.ndarray:
+        z = b[:, None] * rc
+        la = z - logsumexp(z, axis=-1, keepdims=True)
+        return np.sum(np.exp(la) * (la + math.log(g)), axis=-1)
+
+    hi = np.ones(r.shape[0])
+    while True:
+        low = f(hi) < eps
+        if not np.any(low):
+            break
+        if np.any(hi[low] * 4.0 > _BETA_MAX):
+            raise ParameterError(f"eps={eps!r} cannot be reached: KL(softmax(beta R) || uniform) "
+                                 f"< eps for every beta <= {_BETA_MAX:g} (choose a smaller eps)")
+        hi = np.where(low, hi * 4.0, hi)
+    lo = np.zeros_like(hi)
+    for _ in range(iters):
+        mid = 0.5 * (lo + hi)
+        below = f(mid) < eps
+        lo = np.where(below, mid, lo)
+        hi = np.where(below, hi, mid)
+    return 0.5 * (lo + hi)
+
+
+def five_batch_gradient(rng: np.random.Generator, state: np.ndarray, batch: int, *,
+                        beta: float, eps: float, gamma: float, m: float, ref: np.ndarray,
+                        scale: str = "log", group_size: int | None = None
+                        ) -> tuple[np.ndarray, float, int, int]:
+    r"""TTT-Discover's finite-batch estimator (:func:`batch_gradient`) on the five-parameter
+    state: B = n_g·G draws x ∼ q_θ (component by w, then μ_c + σ_c ε; the draws of
+    :func:`batch_gradient` for equal scales), per-group β and leave-one-out advantages, the
+    KL penalty −γ(ℓ_i − ℓ̄), ℓ = log(q/q_ref) with the reference's own scales, and
+
+    .. math:: \hat g = -\frac1B\sum_i\big(c_kA_i - \gamma(\ell_i-\bar\ell)\big)
+              \nabla_\theta\log q(x_i)
+
+    (a *descent* direction in θ = (w, μo, σo, μn, σn)). Returns (ĝ, mean β, groups without an
+    old-component draw, old-component draws)."""
+    from ..training.estimators import _log_q, score5
+
+    th = np.asarray(state, dtype=np.float64)
+    gs = batch if group_size is None else int(group_size)
+    if batch % gs:
+        raise ParameterError(f"batch={batch} must be a multiple of group_size={gs}")
+    old = rng.random(batch) < th[0]
+    xs = np.where(old, th[1], th[3]) + np.where(old, th[2], th[4]) * rng.standard_normal(batch)
+    rew = (-0.5 * (xs - m) ** 2).reshape(-1, gs)
+    bs = batch_beta_groups(rew, eps) if eps > 0.0 else np.full(rew.shape[0], float(beta))
+    adv = loo_advantages(rew, bs)
+    if scale == "entropic":
+        adv = adv / bs[:, None]
+    coef = adv.reshape(-1)
+    if gamma > 0.0:
+        lr = _log_q(xs, th)[0] - _log_q(xs, np.asarray(ref, dtype=np.float64))[0]
+        coef = coef - gamma * (lr - lr.mean())
+    g = -(coef[:, None] * score5(xs, th)).mean(axis=0)
+    starved = int(np.sum(~old.reshape(-1, gs).any(axis=1)))
+    return g, float(bs.mean()), starved, int(old.sum())
+
+
+class FiveDirection:
+    r"""TTT-Discover's descent direction on θ = (w, μo, σo, μn, σn)
+    (:class:`symforget.training.runs.Direction`): the exact one is
+
+    .. math:: -\nabla_\theta\big[c\log\mathbb E_q e^{\beta R}
+              - \lambda\,\mathrm{KL}(q_\theta\Vert q_{\rm ref})\big],
+
+    c = 1 (objective log) or 1/β (entropic), β adaptive (:func:`adaptive_beta5`) or fixed,
+    the KL gradient :func:`symforget.model.rkl_grad` with the scales of q_θ and of q_ref (the
+    initial five-parameter student, or p* with its component scales); with a batch,
+    :func:`five_batch_gradient`. Records β per step and the starved groups/batches."""
+
+    def __init__(self, problem: Problem, p: dict[str, Any], batch: int | None,
+                 name: str) -> None:
+        from ..training.estimators import Target
+
+        self.problem, self.p, self.batch = problem, p, batch
+        self.name, self.eta = name, p["eta"]
+        self.expected: list[np.ndarray] = []
+        self.betas: list[float] = []
+        self.starved_groups = self.starved_batches = 0
+        ref = (np.array(problem.state0) if p["reference"] == "initial" else
+               np.array([problem.alpha, problem.mu_old_star, problem.scales[0],
+                         problem.mu_new_star, problem.scales[1]]))
+        self.ref = ref
+        self.ref_target = Target(*(float(v) for v in ref))
+
+    def exact(self, th: np.ndarray, b: float) -> np.ndarray:
+        """The exact descent direction at θ with inverse temperature b."""
+        from ..training.estimators import rkl_exact
+
+        p = self.p
+        c = 1.0 if p["objective"] == "log" else 1.0 / b
+        g = -c * grad_log_e5(th, beta=b, m=self.problem.mu_new_star)
+        if p["kl_coef"] > 0.0:
+            g = g + p["kl_coef"] * rkl_exact(th, self.ref_target)
+        return g
+
+    def __call__(self, state: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        th = np.asarray(state, dtype=np.float64)
+        p, m = self.p, self.problem.mu_new_star
+        b = adaptive_beta5(th, eps=p["kl_budget"], m=m) if p["kl_budget"] > 0.0 else p["beta"]
+        exact = self.exact(th, b)
+        self.expected.append(exact)
+        if self.batch is None:
+            self.betas.append(float(b))
+            return exact
+        g, bm, ns, n_old = five_batch_gradient(
+            rng, th, self.batch, beta=p["beta"], eps=p["kl_budget"], gamma=p["kl_coef"], m=m,
+            ref=self.ref, scale=p["objective"], group_size=p["group_size"])
+        self.betas.append(bm)
+        self.starved_groups += ns
+        self.starved_batches += n_old == 0
+        return g
+
+
+def five_direction(problem: Problem, p: dict[str, Any], *, batch: int | None,
+                   estimator: str | None = None) -> FiveDirection:
+    """The :class:`FiveDirection` of validated parameters ``p`` (:func:`check_params`); its
+    finite-batch estimator is the leave-one-out group estimator (``loo``)."""
+    from ..training.runs import direction_estimator
+
+    name = direction_estimator(NAME, batch, estimator, "loo", "group_size and kl_budget")
+    return FiveDirection(problem, p, batch, name)
+
+
 def _record_index(steps: int) -> np.ndarray:
     return np.unique(np.linspace(0, steps, min(steps + 1, _MAX_RECORDS + 1)).round().astype(int))
 
 
 def run(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None,
-        **params: Any) -> MethodRun:
+        stepping: Any = None, grid: tuple[float, float, int] | None = None,
+        estimator: str | None = None, **params: Any) -> MethodRun:
     r"""Run TTT-Discover on ``problem`` (population map, or finite batches of size ``batch``).
 
     Parameters and defaults: :data:`PARAMS` (the one source of defaults, shared with the
@@ -477,8 +678,11 @@ def run(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None
     groups of a batch) at the recorded steps; finite batches also record
     ``extra["starved_group_fraction"]`` (groups without an old-component draw: their
     advantages cannot touch the old mean) and ``extra["starved_batch_fraction"]``.
+
+    With ``stepping`` (a :class:`symforget.training.stepping.Stepping`), an overlap ``grid``,
+    ``estimator="exact"`` or a problem with component scales: the five-parameter run
+    (:class:`FiveDirection` through :func:`symforget.training.runs.run_direction`).
     """
-    require_equal_scales(problem, NAME)
     unknown = set(params) - set(PARAMS)
     if unknown:
         raise ParameterError(f"unknown tttd parameter(s): {', '.join(sorted(unknown))}; "
@@ -494,6 +698,21 @@ def run(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None
             raise ParameterError(f"kl_budget={p['kl_budget']!r} must be < ln(group_size) = "
                                  f"{math.log(p['group_size']):.4g} (KL of a group "
                                  "reweighting to uniform is at most ln G)")
+    from .sft import states_run, wants_five
+
+    if wants_five(problem, stepping, grid, estimator):
+        from ..training.runs import run_direction
+
+        direction = five_direction(problem, p, batch=batch, estimator=estimator)
+        states, report = run_direction(NAME, problem, direction, steps=steps, seed=seed,
+                                       stepping=stepping, grid=grid)
+        extra5: dict[str, Any] = {"beta": direction.betas}
+        if batch is not None and steps > 0:
+            extra5["starved_group_fraction"] = (direction.starved_groups
+                                                / (steps * (batch // p["group_size"])))
+            extra5["starved_batch_fraction"] = direction.starved_batches / steps
+        return states_run(NAME, problem, {**p, "batch": batch, "steps": steps, "seed": seed},
+                          states, report, extra5)
     w0, mo0, mn0 = problem.theta0
     ref = _reference(problem, p["reference"])
     m, sg = problem.mu_new_star, problem.sigma

@@ -78,13 +78,13 @@ from ..numeric.compile import compile_exprs
 from ..numeric.progress import report_steps
 from ..symbolic import tilt as T
 from ..symbolic.symbols import x as _X
-from .base import MethodRun, Problem, renamed_hint, require_equal_scales
+from .base import MethodRun, Problem, renamed_hint
 
 __all__ = ["NAME", "DESCRIPTION", "PARAMS", "STATE", "check_params", "reward_centres",
            "effective_temperature", "tilt_fraction", "tilt_state", "interpolate", "oapl_step",
            "population_map", "closed_form", "batch_target", "log_odds", "initial_state", "run",
            "REWARDS", "BATCH_ESTIMATORS", "indicator_reward", "indicator_tilt_state",
-           "regression_target"]
+           "regression_target", "task_rewards", "FiveDirection", "five_direction"]
 
 NAME = "oapl"
 DESCRIPTION = ("OAPL: least-squares regression of beta2 log(pi/pi_lag) on r - V*(beta1) over "
@@ -190,6 +190,34 @@ def reward_centres(problem: Problem, visibility: float) -> tuple[tuple[float, fl
     return (float(mo), float(ro)), (float(problem.mu_new_star), 0.0), kap
 
 
+def task_rewards(problem: Problem, visibility: float, width: float = 1.0
+                 ) -> tuple[tuple[tuple[float, float, float], tuple[float, float, float]],
+                            tuple[float, float]]:
+    r"""Each behaviour's quadratic reward ``(centre, curvature, offset)`` and each task's
+    indicator half-width, with the problem's per-task scales σo*, σn* (σ unless given).
+
+    Task rewards are the tasks' log-densities up to constants,
+    :math:`R_{old} = -\kappa_o(x-\mu_o^*)^2/2`, :math:`R_{new} = -\kappa_n(x-\mu_n^*)^2/2`,
+    κ_c = 1/σc*²; the old behaviour's blend :math:`vR_{old} + (1-v)R_{new}` is quadratic with
+    curvature :math:`\kappa_b = v\kappa_o + (1-v)\kappa_n`, centre
+    :math:`(v\kappa_o\mu_o^* + (1-v)\kappa_n\mu_n^*)/\kappa_b` and offset
+    :math:`-v(1-v)\kappa_o\kappa_n(\mu_o^*-\mu_n^*)^2/(2\kappa_b)` (completing the square);
+    with σo* = σn* = σ these are :func:`reward_centres` (used then, so that equal scales give
+    the numbers of the one-σ map exactly). Indicator half-widths h_c = ``width``·σc*.
+    """
+    so, sn = problem.scales[:2]
+    if so == sn == problem.sigma:
+        (mo, ro), (mn, rn), kap = reward_centres(problem, visibility)
+        h = width * problem.sigma
+        return ((mo, kap, ro), (mn, kap, rn)), (h, h)
+    ko, kn = 1.0 / (so * so), 1.0 / (sn * sn)
+    v = float(visibility)
+    kb = v * ko + (1.0 - v) * kn
+    mb = (v * ko * problem.mu_old_star + (1.0 - v) * kn * problem.mu_new_star) / kb
+    rb = -v * (1.0 - v) * ko * kn * (problem.mu_old_star - problem.mu_new_star) ** 2 / (2 * kb)
+    return ((mb, kb, rb), (problem.mu_new_star, kn, 0.0)), (width * so, width * sn)
+
+
 def tilt_fraction(t: Any, *, lag: int, eta: float) -> np.ndarray:
     r""":math:`\rho(t) = \lfloor t/L\rfloor\rho_L + \rho_{t \bmod L}`,
     :math:`\rho_j = 1-(1-\eta)^j`: the policy after t steps is
@@ -221,13 +249,14 @@ def tilt_state(state: np.ndarray, problem: Problem, *, tau: Any, visibility: flo
     r"""One exact tilt of the mixture by :math:`e^{R_c/\tau}` (τ > 0 broadcasts).
 
     :math:`u \to u + \log Z_o - \log Z_n`; each (μ_c, s_c) → tilted mean and std dev
-    (compiled from :func:`symforget.symbolic.tilt.quadratic_tilt`).
+    (compiled from :func:`symforget.symbolic.tilt.quadratic_tilt`), each behaviour's reward
+    with its own curvature (:func:`task_rewards`).
     """
     st = np.asarray(state, dtype=float)
-    (mo, ro), (mn, rn), kap = reward_centres(problem, visibility)
+    ((mo, ko, ro), (mn, kn, rn)), _ = task_rewards(problem, visibility)
     tilt = _fns()["tilt"]
-    lzo, mean_o, var_o = tilt(st[..., 1], st[..., 2], mo, kap, ro, tau)
-    lzn, mean_n, var_n = tilt(st[..., 3], st[..., 4], mn, kap, rn, tau)
+    lzo, mean_o, var_o = tilt(st[..., 1], st[..., 2], mo, ko, ro, tau)
+    lzn, mean_n, var_n = tilt(st[..., 3], st[..., 4], mn, kn, rn, tau)
     return np.stack(np.broadcast_arrays(st[..., 0] + lzo - lzn, mean_o, np.sqrt(var_o),
                                         mean_n, np.sqrt(var_n)), axis=-1)
 
@@ -271,12 +300,12 @@ def batch_target(rng: np.random.Generator, lag_state: np.ndarray, problem: Probl
     :math:`\pi_{lag}` (``batch // 2`` per behaviour): self-normalised weights p_i, weighted
     mean, and the weighted variance divided by (1 − Σp_i²) (unbiased for reliability weights);
     raises PrecisionError if the importance weights collapse (all mass on one sample)."""
-    (mo, ro), (mn, rn), kap = reward_centres(problem, visibility)
+    ((mo, ko, ro), (mn, kn, rn)), _ = task_rewards(problem, visibility)
     quad = _fns()["reward"]
     n = batch // 2
     out = np.empty(5)
     lz = []
-    for idx, (cm, cr) in ((1, (mo, ro)), (3, (mn, rn))):
+    for idx, (cm, kap, cr) in ((1, (mo, ko, ro)), (3, (mn, kn, rn))):
         mu, s = lag_state[idx], lag_state[idx + 1]
         xs = rng.normal(mu, s, n)
         if reward == "indicator":
@@ -309,23 +338,25 @@ def _indicator_pieces(problem: Problem, visibility: float, width: float
 
     Returns (edges (P+1,), rewards of the old behaviour (P,), of the new behaviour (P,)) on the
     pieces between consecutive edges (−∞ and +∞ included). The new behaviour earns
-    1{|x − μn*| ≤ h}; the old behaviour v·1{|x − μo*| ≤ h} + (1 − v)·1{|x − μn*| ≤ h}."""
-    h = width * problem.sigma
+    1{|x − μn*| ≤ h_n}; the old behaviour v·1{|x − μo*| ≤ h_o} + (1 − v)·1{|x − μn*| ≤ h_n},
+    h_c = width·σc* (:func:`task_rewards`; h = width·σ for equal scales)."""
+    ho, hn = task_rewards(problem, visibility, width)[1]
     mo, mn = problem.mu_old_star, problem.mu_new_star
-    inner = np.unique([mo - h, mo + h, mn - h, mn + h])
+    inner = np.unique([mo - ho, mo + ho, mn - hn, mn + hn])
     edges = np.concatenate([[-np.inf], inner, [np.inf]])
     mid = np.concatenate([[inner[0] - 1.0], 0.5 * (inner[1:] + inner[:-1]), [inner[-1] + 1.0]])
-    in_o = (np.abs(mid - mo) <= h).astype(float)
-    in_n = (np.abs(mid - mn) <= h).astype(float)
+    in_o = (np.abs(mid - mo) <= ho).astype(float)
+    in_n = (np.abs(mid - mn) <= hn).astype(float)
     return edges, visibility * in_o + (1.0 - visibility) * in_n, in_n
 
 
 def indicator_reward(x: np.ndarray, old: np.ndarray, problem: Problem, *, visibility: float,
                      width: float) -> np.ndarray:
-    """The verifiable reward of samples ``x`` with behaviour labels ``old`` (True = old)."""
-    h = width * problem.sigma
-    in_o = (np.abs(x - problem.mu_old_star) <= h).astype(float)
-    in_n = (np.abs(x - problem.mu_new_star) <= h).astype(float)
+    """The verifiable reward of samples ``x`` with behaviour labels ``old`` (True = old);
+    half-widths h_c = width·σc* (:func:`task_rewards`)."""
+    ho, hn = task_rewards(problem, visibility, width)[1]
+    in_o = (np.abs(x - problem.mu_old_star) <= ho).astype(float)
+    in_n = (np.abs(x - problem.mu_new_star) <= hn).astype(float)
     return np.where(old, visibility * in_o + (1.0 - visibility) * in_n, in_n)
 
 
@@ -397,10 +428,10 @@ def regression_target(rng: np.random.Generator, lag_state: np.ndarray, problem: 
     if reward == "indicator":
         r = indicator_reward(xs, old, problem, visibility=visibility, width=width)
     else:
-        (cmo, cro), (cmn, crn), kap = reward_centres(problem, visibility)
+        ((cmo, kao, cro), (cmn, kan, crn)), _ = task_rewards(problem, visibility)
         fn = _fns()["reward"]
-        r = np.where(old, np.asarray(fn(xs, cmo, kap, cro), dtype=float),
-                     np.asarray(fn(xs, cmn, kap, crn), dtype=float))
+        r = np.where(old, np.asarray(fn(xs, cmo, kao, cro), dtype=float),
+                     np.asarray(fn(xs, cmn, kan, crn), dtype=float))
     rg = r.reshape(-1, group_size)
     v = beta1 * (logsumexp(rg / beta1, axis=1, keepdims=True) - math.log(group_size))
     adv = (rg - v).reshape(-1)
@@ -516,18 +547,106 @@ def closed_form(problem: Problem, state0: np.ndarray, t: Any, *, beta: float, la
     return out if np.ndim(t) else out[0]
 
 
+# --------------------------------------------------------------------------------------------
+# five-parameter runs: θ = (w, μo, σo, μn, σn) stepped by a Stepping along OAPL's displacement
+
+
+class FiveDirection:
+    r"""OAPL on the five-parameter state as a :class:`symforget.training.runs.Direction`.
+
+    OAPL is a map, not a gradient: with the lagged policy π_lag (refreshed to θ_t every
+    ``lag`` steps), its target :math:`\pi^\star\propto\pi_{lag}e^{R_c/\beta_2}` (exact:
+    :func:`tilt_state` / :func:`indicator_tilt_state` with the per-task rewards of
+    :func:`task_rewards`; a batch: :func:`regression_target` or :func:`batch_target`) and the
+    step :math:`\Phi(\theta) = ` :func:`interpolate` (θ, π*, η) in (u = logit w, μo, σo, μn,
+    σn), the displacement d = Φ(θ) − θ is handed to the Stepping as a direction with step
+    size 1: u' = u + m_w d_u (logit), w' = w + m_w(w_Φ − w) (raw, then clipped), μ' = μ + m_μ d_μ,
+    σ' = σ + m_σ d_σ (learned scales) or σ (fixed scales: the weight and means still move by
+    the full map's displacement). With every multiplier 1 and learned scales, logit or raw,
+    this is the map itself.
+    """
+
+    def __init__(self, problem: Problem, p: dict[str, Any], batch: int | None,
+                 weight_param: str, name: str) -> None:
+        self.problem, self.p, self.batch = problem, p, batch
+        self.weight_param = weight_param
+        self.name, self.eta = name, 1.0
+        self.expected: list[np.ndarray] = []
+        self.lag_state: np.ndarray | None = None
+        self.exact_target: np.ndarray | None = None
+        self.t = 0
+        self.starved = 0
+
+    def _target(self) -> np.ndarray:
+        p, pb = self.p, self.problem
+        assert self.lag_state is not None
+        if p["reward"] == "indicator":
+            return indicator_tilt_state(self.lag_state, pb, tau=p["beta2"],
+                                        visibility=p["visibility"], width=p["reward_width"])
+        return tilt_state(self.lag_state, pb, tau=p["beta2"], visibility=p["visibility"])
+
+    def _direction(self, th: np.ndarray, st_u: np.ndarray, target: np.ndarray) -> np.ndarray:
+        new = interpolate(st_u, target, self.p["eta"])
+        d = new - st_u
+        w = float(th[0])
+        gw = (-d[0] / (w * (1.0 - w)) if self.weight_param == "logit"
+              else -(float(expit(new[0])) - w))
+        return np.array([gw, -d[1], -d[2], -d[3], -d[4]])
+
+    def __call__(self, state: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        th = np.asarray(state, dtype=np.float64)
+        st_u = np.array([math.log(th[0]) - math.log1p(-th[0]), th[1], th[2], th[3], th[4]])
+        if self.t % self.p["lag"] == 0:  # π_lag ← π_θ (at the start and every lag steps)
+            self.lag_state = st_u.copy()
+            self.exact_target = self._target()
+        self.t += 1
+        assert self.exact_target is not None and self.lag_state is not None
+        exact = self._direction(th, st_u, self.exact_target)
+        self.expected.append(exact)
+        if self.batch is None:
+            return exact
+        p = self.p
+        if p["batch_estimator"] == "stratified":
+            tgt = batch_target(rng, self.lag_state, self.problem, beta=p["beta2"],
+                               visibility=p["visibility"], batch=self.batch, reward=p["reward"],
+                               width=p["reward_width"])
+        else:
+            tgt, n_old = regression_target(rng, self.lag_state, self.problem, beta1=p["beta1"],
+                                           beta2=p["beta2"], visibility=p["visibility"],
+                                           reward=p["reward"], width=p["reward_width"],
+                                           batch=self.batch, group_size=p["group_size"])
+            self.starved += n_old == 0
+        return self._direction(th, st_u, tgt)
+
+
+def five_direction(problem: Problem, p: dict[str, Any], *, batch: int | None,
+                   weight_param: str = "logit", estimator: str | None = None) -> FiveDirection:
+    """The :class:`FiveDirection` of validated parameters ``p`` (:func:`check_params`); its
+    finite-batch estimator is ``batch_estimator`` (regression or stratified)."""
+    from ..training.runs import direction_estimator
+
+    name = direction_estimator(NAME, batch, estimator, p["batch_estimator"], "batch_estimator")
+    return FiveDirection(problem, p, batch, weight_param, name)
+
+
 def _record_indices(steps: int) -> np.ndarray:
     return np.unique(np.round(np.linspace(0, steps, min(steps + 1, _MAX_RECORDS))).astype(int))
 
 
 def run(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None,
-        **params: Any) -> MethodRun:
+        stepping: Any = None, grid: tuple[float, float, int] | None = None,
+        estimator: str | None = None, **params: Any) -> MethodRun:
     """Run OAPL on ``problem``: the population map if ``batch`` is None, otherwise finite
     batches (``numpy.random.default_rng(seed)``) with ``batch_estimator``: ``regression``
     (OAPL's least squares, batch a multiple of group_size) or ``stratified`` (weighted MLE,
     batch ≥ 4). Parameters and defaults: :data:`PARAMS`. ``extra["starved_batch_fraction"]``
-    (regression) is the fraction of batches with no old-behaviour sample."""
-    require_equal_scales(problem, NAME)
+    (regression) is the fraction of batches with no old-behaviour sample.
+
+    With ``stepping`` (a :class:`symforget.training.stepping.Stepping`), an overlap ``grid``,
+    ``estimator="exact"`` or a problem with component scales: the five-parameter run
+    (:class:`FiveDirection` through :func:`symforget.training.runs.run_direction`). Without a
+    stepping it learns the scales (``Stepping(learn_scales=True)``: OAPL's map carries them),
+    unlike the gradient methods, whose default keeps them fixed."""
     unknown = set(params) - set(PARAMS)
     if unknown:
         raise ParameterError(f"unknown OAPL parameter(s) {sorted(unknown)}; known: "
@@ -543,6 +662,24 @@ def run(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None
             and batch % p["group_size"]):
         raise ParameterError(f"batch={batch} must be a multiple of group_size="
                              f"{p['group_size']} (OAPL draws G completions per prompt)")
+    from .sft import states_run, wants_five
+
+    if wants_five(problem, stepping, grid, estimator):
+        from ..training.runs import run_direction
+        from ..training.stepping import Stepping
+
+        st = Stepping(learn_scales=True) if stepping is None else stepping
+        direction = five_direction(problem, p, batch=None if batch is None else int(batch),
+                                   weight_param=getattr(st, "weight_param", "logit"),
+                                   estimator=estimator)
+        states, report = run_direction(NAME, problem, direction, steps=int(steps), seed=seed,
+                                       stepping=st, grid=grid)
+        extra5: dict[str, Any] = {"tau_eff": effective_temperature(p["beta2"], p["lag"],
+                                                                   p["eta"])}
+        if batch is not None and p["batch_estimator"] == "regression":
+            extra5["starved_batch_fraction"] = direction.starved / int(steps)
+        return states_run(NAME, problem, {**p, "batch": batch, "seed": seed}, states, report,
+                          extra5)
     rng = np.random.default_rng(seed) if batch is not None else None
     counts: dict[str, int] = {}
     rec_steps, rec = population_map(problem, initial_state(problem), steps=int(steps), rng=rng,

@@ -57,7 +57,7 @@ examples:
   symforget compare --alpha 0.3 --steps 400 --json compare.json --plot compare.png
   symforget compare --batch 32 --seed 1
   symforget compare --variants                             # robustness of the conclusions
-  symforget compare --preset chen2025                      # sft, rkl, chen-rl side by side
+  symforget compare --preset chen2025                      # all seven on their problem
   symforget compare --preset chen2025 --set sft.eta=0.01 --set chen-rl.beta=0.2
 """
 
@@ -85,8 +85,8 @@ def _add_problem_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--s-new0", type=float, default=None,
                    help="initial scale of the student's new component (default sigma)")
     s = p.add_argument_group(
-        "stepping (five-parameter runs of sft, rkl, sft-replay, chen-rl: w, mu_old, sigma_old, "
-        "mu_new, sigma_new)")
+        "stepping (five-parameter runs of every method: w, mu_old, sigma_old, mu_new, "
+        "sigma_new)")
     s.add_argument("--preset", metavar="NAME", default=None,
                    help="a named experiment (problem, start, stepping, batch, steps, method "
                         "parameters); options given here override it; see simulate "
@@ -94,7 +94,8 @@ def _add_problem_options(p: argparse.ArgumentParser) -> None:
     s.add_argument("--learn-scales", dest="learn_scales", action="store_const", const=True,
                    default=None, help="the component scales take gradient steps too")
     s.add_argument("--fixed-scales", dest="learn_scales", action="store_const", const=False,
-                   help="the component scales stay at their start values (default)")
+                   help="the component scales stay at their start values (default; oapl "
+                        "without stepping options learns them: its map carries them)")
     s.add_argument("--weight-param", choices=("raw", "logit"), default=None,
                    help="coordinate of the weight's gradient step (default logit)")
     s.add_argument("--clip", metavar="LO,HI", default=None,
@@ -107,7 +108,9 @@ def _add_problem_options(p: argparse.ArgumentParser) -> None:
     s.add_argument("--estimator", default=None,
                    choices=("exact", "mc", "score", "pathwise", "chen"),
                    help="gradient estimator (default: exact with --batch 0, else mc for sft, "
-                        "score for rkl, chen for chen-rl; rkl also takes pathwise)")
+                        "score for rkl, chen for chen-rl; rkl also takes pathwise; sdft, tttd "
+                        "and oapl take exact only: with a batch their own estimator, "
+                        "kl_estimator, leave-one-out groups, batch_estimator)")
     s.add_argument("--scale-floor", type=float, default=None,
                    help="floor of learned scales (default: a scale reaching <= 0 is an error)")
     s.add_argument("--density", metavar="FILE.png", default=None,
@@ -197,8 +200,8 @@ def register(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
                                    "OAPL on the same problem and print the comparison table.",
                        epilog=_COMPARE_EPILOG, formatter_class=fmt)
     p.add_argument("--methods", nargs="+", metavar="NAME", default=None,
-                   help=f"only these methods (default: {', '.join(DEFAULT_COMPARE)}; with "
-                        f"--preset the preset's methods); known: {', '.join(NAMES)}")
+                   help=f"only these methods (default: {', '.join(DEFAULT_COMPARE)}, with "
+                        f"or without --preset); known: {', '.join(NAMES)}")
     p.add_argument("--variants", action="store_true",
                    help="also run sdft, tttd and oapl (those compared) under their named "
                         "modelling choices and print whether 'old mass kept' and 'drift "
@@ -547,12 +550,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     problem = _problem(args)  # a ParameterError is a usage error (cli.main)
     preset = _preset(args)
     steps, batch, stepping, grid = _run_options(args)
-    if args.methods is not None:
-        names = args.methods
-    elif preset is not None:
-        names = list(preset.method_params)
-    else:
-        names = list(DEFAULT_COMPARE)
+    names = args.methods if args.methods is not None else list(DEFAULT_COMPARE)
     for name in names:  # refused before any (long) run
         if name not in NAMES:
             raise ParameterError(f"unknown method {name!r}; known: {', '.join(NAMES)}")

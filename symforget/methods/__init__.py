@@ -33,8 +33,9 @@ __all__ = ["NAMES", "DEFAULT_COMPARE", "FIVE_PARAMETER", "METHODS", "get", "decl
 NAMES: tuple[str, ...] = ("sft", "rkl", "replay", "sdft", "tttd", "oapl", "chen-rl")
 #: the methods :func:`compare` runs when none are named (all of them)
 DEFAULT_COMPARE: tuple[str, ...] = NAMES
-#: the methods with a five-parameter run (learned scales, stepping conventions, overlaps)
-FIVE_PARAMETER: tuple[str, ...] = ("sft", "rkl", "replay", "chen-rl")
+#: the methods with a five-parameter run (learned scales, stepping conventions, overlaps): all
+#: of them (sdft, tttd and oapl step along a stateful direction, symforget.training.runs)
+FIVE_PARAMETER: tuple[str, ...] = NAMES
 
 
 #: named modelling choices of the near-on-policy methods, each a change from the faithful

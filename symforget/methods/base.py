@@ -17,10 +17,14 @@ and the new-task error :math:`|\mu_{n,T} - \mu_n^*|/\sigma`; ``max_old_move``
 :math:`\max_t |\mu_{o,t} - \mu_{o,0}|/\sigma` measures the drift from the *starting* old mean
 (the drift above also counts an initial offset μo,0 ≠ μo*).
 
-Five-parameter runs (``sft``, ``rkl``, ``replay``, ``chen-rl`` with a stepping, an overlap
-grid, an estimator or component scales; :mod:`symforget.training.runs`) fill
-:attr:`MethodRun.report`: estimator, stepping, overlaps with drop/gain, and the theory printed
-beside the simulation.
+Five-parameter runs — every method (``sft``, ``rkl``, ``replay``, ``sdft``, ``tttd``,
+``oapl``, ``chen-rl``) given a stepping, an overlap grid, an estimator or component scales;
+:mod:`symforget.training.runs` — fill :attr:`MethodRun.report`: estimator, stepping, overlaps
+with drop/gain, and the theory printed beside the simulation. ``sft``, ``rkl``, ``replay`` and
+``chen-rl`` step along a named gradient estimator; ``sdft`` (EMA teacher), ``tttd`` (adaptive
+β, KL reference) and ``oapl`` (lagged policy) along a stateful direction
+(:func:`symforget.training.runs.run_direction`) with the scales of every component in the
+problem, the student, the teacher or the reference.
 """
 
 from __future__ import annotations
@@ -92,8 +96,8 @@ class Problem:
 
     @property
     def general(self) -> bool:
-        """True when a component scale (target or start) is given and differs from σ: only the
-        five-parameter runs (sft, rkl, replay, chen-rl) handle such a problem."""
+        """True when a component scale (target or start) is given and differs from σ: such a
+        problem runs on the five-parameter state (every method has that run)."""
         return any(getattr(self, n) is not None and getattr(self, n) != self.sigma
                    for n in _SCALES)
 
@@ -148,11 +152,13 @@ def renamed_hint(unknown: set[str], renamed: dict[str, str]) -> str:
 
 
 def require_equal_scales(problem: Problem, method: str) -> None:
-    """Refuse a problem with per-component scales in a method that has no five-parameter run."""
+    """Refuse a problem with per-component scales in a method that has no five-parameter run
+    (kept for callers outside symforget; every method of :data:`symforget.methods.NAMES` has
+    one, so none calls it)."""
     if problem.general:
         raise ParameterError(f"method {method!r} runs with one shared sigma only; component "
-                             "scales (sigma_old_star, sigma_new_star, s_old0, s_new0) are "
-                             "supported by sft, rkl, replay and chen-rl")
+                             "scales (sigma_old_star, sigma_new_star, s_old0, s_new0) need a "
+                             "method with a five-parameter run")
 
 
 @dataclass(frozen=True)

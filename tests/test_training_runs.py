@@ -50,15 +50,21 @@ def test_report_is_json_and_summary_has_the_move_from_the_start():
     assert run.s_new[-1] != run.s_new[0]  # the scales learn
 
 
-def test_methods_without_a_five_parameter_run_refuse():
-    with pytest.raises(ParameterError, match="one shared sigma"):
-        get("sdft").run(Problem(sigma_old_star=2.0), steps=3)
-    with pytest.raises(ParameterError, match="not sdft"):
-        compare(Problem(), steps=3, methods=["sft", "sdft"], stepping=Stepping())
+def test_every_method_has_a_five_parameter_run_and_refusals_are_clear():
+    """Issue 14: sdft, tttd and oapl no longer refuse component scales or a stepping (they used
+    to: "one shared sigma", "not sdft"); what stays refused is named."""
+    run = get("sdft").run(Problem(sigma_old_star=2.0), steps=3)
+    assert run.report["estimator"] == "exact" and run.s_old[-1] == 1.0  # fixed by default
+    runs = compare(Problem(), steps=3, methods=["sft", "sdft"], stepping=Stepping())
+    assert all(r.report for r in runs)
     with pytest.raises(ParameterError, match="not a compared five-parameter"):
         compare(Problem(), steps=3, methods=["sft"], estimator={"oapl": "exact"})
     with pytest.raises(ParameterError, match="Stepping"):
         get("sft").run(Problem(), steps=3, stepping={"weight_param": "raw"})
+    with pytest.raises(ParameterError, match="not available for tttd.*'loo'"):
+        get("tttd").run(Problem(), steps=3, batch=8, estimator="score")
+    with pytest.raises(ParameterError, match="drop the batch"):
+        get("oapl").run(Problem(), steps=3, batch=8, estimator="exact")
 
 
 def test_replay_five_parameter_run_and_its_mass_law():

@@ -61,7 +61,7 @@ def test_every_method_has_a_five_parameter_run_and_refusals_are_clear():
         compare(Problem(), steps=3, methods=["sft"], estimator={"oapl": "exact"})
     with pytest.raises(ParameterError, match="Stepping"):
         get("sft").run(Problem(), steps=3, stepping={"weight_param": "raw"})
-    with pytest.raises(ParameterError, match="not available for tttd.*'loo'"):
+    with pytest.raises(ParameterError, match=r"not available for tttd.*'loo'"):
         get("tttd").run(Problem(), steps=3, batch=8, estimator="score")
     with pytest.raises(ParameterError, match="drop the batch"):
         get("oapl").run(Problem(), steps=3, batch=8, estimator="exact")

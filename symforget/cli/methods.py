@@ -375,7 +375,8 @@ def five_report(run: Any) -> str:
                      f"{law['max_mean_old_responsibility']:.2e}")
     mv = th.get("old_mean_move")
     if mv:
-        lines.append(f"theory: old-mean move predicted by the exact expected force along the "
+        lines.append(f"theory: old-mean move predicted by "
+                     f"{mv.get('predicted_by', 'the exact expected force')} along the "
                      f"run {mv['predicted_by_exact_force']:+.6f} vs simulated "
                      f"{mv['simulated']:+.6f} (rel. gap {_fmt_gap(mv['relative_gap'])})")
         if "predicted_by_exact_rkl_force" in mv:

@@ -49,6 +49,12 @@ With the indicator reward the tilt leaves the Gaussian family; the population ma
 back by matching each component's mean and variance (:func:`indicator_tilt_state`: the
 population limit of the weighted maximum-likelihood fit).
 
+Five-parameter runs (a :class:`~symforget.training.stepping.Stepping`, an overlap grid or
+per-component scales; :class:`FiveDirection`): the same map on (logit w, μo, σo, μn, σn) with
+per-task rewards (:func:`task_rewards`: curvatures 1/σc*², indicator half-widths
+``reward_width``·σc*), handed to the Stepping as a displacement (per-parameter multipliers,
+raw or logit weight, clipping, learned or fixed scales).
+
 Finite batches (``batch_estimator``):
 
 * ``"regression"`` (default, OAPL's loss): B samples (c_i, x_i) of the lagged mixture (no
@@ -571,6 +577,7 @@ class FiveDirection:
         self.problem, self.p, self.batch = problem, p, batch
         self.weight_param = weight_param
         self.name, self.eta = name, 1.0
+        self.label = "the exact map's displacement (population target)"
         self.expected: list[np.ndarray] = []
         self.lag_state: np.ndarray | None = None
         self.exact_target: np.ndarray | None = None

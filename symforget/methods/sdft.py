@@ -32,6 +32,13 @@ The gradient is the compiled SymPy spec :func:`symforget.symbolic.sdft.target_gr
 K = 2, 3 or 4), integrated by :func:`symforget.numeric.quadrature.expect`. Other teachers
 and the forward direction use :func:`general_kl_grad` (Gauss–Hermite quadrature, 240 nodes).
 
+Five-parameter runs (a :class:`~symforget.training.stepping.Stepping`, an overlap grid or
+per-component scales; :class:`FiveDirection`): student θ = (w, μo, σo, μn, σn), teacher the EMA
+of θ in the stepped coordinates; the tilt teacher of components with their own scales is again
+a two-component mixture (:func:`tilt_teacher5`, R with the new task's scale σn*), the anchored
+teacher takes p*'s component scales (:func:`anchored_teacher5`); the gradient in all five
+entries is :func:`five_kl_grad` (batch: :func:`five_batch_grad`, same estimators).
+
 Finite batches (B draws x_i ∼ q_θ per step), ``kl_estimator``:
 
 * ``"analytic"`` (default): mean_i ∇log q(x_i)(log q(x_i) − log T(x_i)) with both densities in
@@ -79,8 +86,8 @@ DESCRIPTION = ("self-distillation: on-policy KL (reverse by default) to the EMA 
 PARAMS: dict[str, tuple[type, Any, str]] = {
     "teacher": (str, "tilt", "teacher model (symforget's abstraction): tilt (EMA student tilted "
                              "by the demonstration's reward, T ~ q_ema exp(-k (x-mu_new*)^2 / "
-                             "(2 sigma^2)), SDFT's own justification) or anchored ((1-lam) "
-                             "q_ema + lam A, the analysis paper's abstraction)"),
+                             "(2 sigma_new*^2)), SDFT's own justification) or anchored "
+                             "((1-lam) q_ema + lam A, the analysis paper's abstraction)"),
     "ema": (float, 0.01, "EMA rate of the teacher weights in [0, 1] (reference 0.01; 0: frozen "
                          "teacher = the initial student)"),
     "kl": (str, "reverse", "divergence: reverse KL(q||T) (SDFT's loss), forward KL(T||q) or "

@@ -49,6 +49,14 @@ its batch mean (as the reference code does);
 (:func:`batch_gradient`). A group with no old-component draw gives the old mean no gradient
 (old-mode starvation; :func:`run` records how often it happens).
 
+Five-parameter runs (a :class:`~symforget.training.stepping.Stepping`, an overlap grid or
+per-component scales; :class:`FiveDirection`): the same objective on θ = (w, μo, σo, μn, σn),
+:math:`Z_c = (1+\beta\sigma_c^2)^{-1/2}e^{-\beta(\mu_c-m)^2/(2(1+\beta\sigma_c^2))}`
+(:func:`log_e5`, :func:`grad_log_e5`, :func:`adaptive_beta5`), the KL penalty with the scales of
+q_θ and q_ref; finite batches: :func:`five_batch_gradient`. With learned scales and no KL
+penalty the objective rewards concentrating on the reward's maximum (σn → 0 while the adaptive β
+grows), so plain steps leave the positive scales unless a scale floor or a KL penalty holds them.
+
 PUCT reuse buffer: not modelled. In TTT-Discover the buffer chooses the *initial state* (a past
 solution) a rollout continues from; the two-mode abstraction has one-shot actions x with no state
 to continue from. Modelled as sampling from a mixture of current and past policies, it changes
@@ -112,7 +120,7 @@ PARAMS: dict[str, tuple[type, Any, str]] = {
                            "leave-one-out advantages and beta per group)"),
     "eta": (float, 0.5, "step size eta > 0 on (logit w, mu_old, mu_new) (symforget's own; "
                         "stable for eta (kl_coef + c/(1 + beta sigma^2)) < 2, c = beta (log) "
-                        "or 1 (entropic))"),
+                        "or 1 (entropic); with learned scales sigma is the current sigma_c)"),
     "reference": (str, "initial", "KL reference: initial (q at step 0, the base model) or "
                                   "target (p*, symforget's own)"),
 }

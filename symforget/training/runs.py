@@ -229,6 +229,7 @@ def run_direction(method: str, problem: Any, direction: Direction, *, steps: int
     forces = np.asarray(direction.expected, dtype=np.float64).reshape(-1, 5)
     pred = float(-direction.eta * st.multipliers[1] * forces[:, 1].sum())
     sim = float(states[-1, 1] - states[0, 1])
-    report["theory"] = {"old_mean_move": {"predicted_by_exact_force": pred, "simulated": sim,
-                                          "relative_gap": _gap(sim, pred)}}
+    report["theory"] = {"old_mean_move": {
+        "predicted_by_exact_force": pred, "simulated": sim, "relative_gap": _gap(sim, pred),
+        "predicted_by": getattr(direction, "label", "the exact expected force")}}
     return states, report

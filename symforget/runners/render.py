@@ -8,6 +8,14 @@ deterministic: no timestamps, no dependence on hash or set order, stable ``sympy
 floating-point residue that could change with the SymPy version. A step that is not checked
 (a definition, the output of a SymPy algorithm, an argument in words) says so and says why.
 
+An inequality step that states a box is also *certified* on it with ball arithmetic
+(:func:`symforget.certified.steps.certify_step`: interval branch and bound with Arb, exact
+rational cells); its verdict names the box, the number of cells and, when the step certifies an
+equivalent form of its margin, that form (SymPy proves it equal to rhs − lhs). The cell count
+is deterministic (breadth-first bisection, fixed precision). An inequality step without a box
+says that it is only sampled, and why; a refuted certification or a stated form that is not
+equal to the margin makes the step fail like a failed check.
+
 A claim file holds: the id, the statement, the assumptions, every derivation step as
 ``lhs = rhs`` (or ``lhs ≤ rhs``, or a relation in words) in display math with its rule,
 justification and the method that checked it, the derivation's result and notes, how the numeric
@@ -27,13 +35,17 @@ import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from fractions import Fraction
+from typing import TYPE_CHECKING, Literal
 
 import sympy as sp
 
 from ..claims.base import Claim
 from ..numeric.files import atomic_write_bytes
 from ..symbolic.derivation import Derivation, Step, StepCheck
+
+if TYPE_CHECKING:
+    from ..certified.steps import StepCertification
 
 __all__ = [
     "FORMATS",
@@ -177,13 +189,69 @@ def _relation(step: Step) -> str:
     return step.relation or "="
 
 
-def _verdict(step: Step, check: StepCheck) -> str:
+_E_NOTATION = re.compile(r"([+-]?\d+(?:\.\d+)?)[eE]([+-]?\d+)")
+
+
+def _tex_bound(v: object) -> str:
+    """A box bound as written in the step, in LaTeX (``"1e-6"`` → ``10^{-6}``)."""
+    if isinstance(v, str):
+        m = _E_NOTATION.fullmatch(v.strip())
+        if m:
+            mant, exp = m.group(1), int(m.group(2))
+            return f"10^{{{exp}}}" if mant in ("1", "+1") else rf"{mant} \cdot 10^{{{exp}}}"
+        return v.strip()
+    q = Fraction(v)  # int or Fraction (Step validated the type)
+    if q.denominator == 1:
+        return str(q.numerator)
+    return rf"{'-' if q < 0 else ''}\tfrac{{{abs(q.numerator)}}}{{{q.denominator}}}"
+
+
+def _domain_text(step: Step) -> str:
+    r"""The step's box as prose with inline math: ``$A \in [10^{-6}, 10^{6}]$, …``."""
+    lhs, rhs = step.prepared_sides()
+    syms = {s.name: s for s in (lhs - rhs).free_symbols if isinstance(s, sp.Symbol)}
+    parts = []
+    for name, lo, hi in step.box:
+        sym = syms.get(name, sp.Symbol(name))
+        parts.append(rf"${latex_expr(sym)} \in [{_tex_bound(lo)}, {_tex_bound(hi)}]$")
+    return ", ".join(parts)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _certified_text(step: Step, cert: StepCertification) -> str:
+    """The certification sentence of an inequality step (prose with inline math)."""
+    if cert.status == "sampled":
+        return (f"Checked (numeric-50): {_METHOD_TEXT_LE['numeric-50']}; sampled only, not "
+                f"certified: {cert.reason}.")
+    if cert.status != "certified":
+        return (f"Checked (numeric-50): {_METHOD_TEXT_LE['numeric-50']}; not certified on "
+                f"{_domain_text(step)}: {cert.reason}.")
+    cells = _plural(cert.cells, "cell")
+    if cert.mean_value_cells:
+        cells += (f" ({cert.mean_value_cells} of them by the mean-value form "
+                  r"$M(c) + \nabla M(X)\cdot(X - c)$ at a corner c of the cell X, M = rhs − lhs)")
+    text = (f"Certified on {_domain_text(step)} by ball arithmetic (python-flint/Arb), {cells}: "
+            "the margin rhs − lhs is enclosed ≥ 0 on every cell")
+    if cert.form is not None:
+        text += (f", written as $ {latex_expr(cert.form)} $ (a rewrite that "
+                 "`sympy.simplify` proves equal to rhs − lhs, in which the sign of every factor "
+                 "is visible)")
+    return text + f". Also checked (numeric-50): {_METHOD_TEXT_LE['numeric-50']}."
+
+
+def _verdict(step: Step, check: StepCheck, cert: StepCertification | None = None) -> str:
     """One sentence on what decided a step that checked, or what an unchecked step is and what
-    confirms it instead (prose; code spans in backticks)."""
+    confirms it instead (prose; code spans in backticks). ``cert``: the certification of an
+    inequality step (:func:`symforget.certified.steps.certify_step`)."""
     if step.kind == "cas":  # the output of a SymPy algorithm, confirmed elsewhere
         return f"Not re-checked here: {step.unchecked_reason}."
     if not step.checked:
         return f"Not checked: {step.unchecked_reason}."
+    if step.kind == "le" and cert is not None and check.method == "numeric-50":
+        return _certified_text(step, cert)
     if step.kind == "le" and check.method in _METHOD_TEXT_LE:
         return f"Checked ({check.method}): {_METHOD_TEXT_LE[check.method]}."
     if check.method in _METHOD_TEXT:
@@ -235,6 +303,32 @@ def _checked(derivations: Sequence[Derivation]) -> list[list[StepCheck]]:
     return [[step.check() for step in d.steps] for d in derivations]
 
 
+Certs = list[list["StepCertification | None"]]
+
+
+def _certified(derivations: Sequence[Derivation]) -> Certs:
+    """The certification of every inequality step (None for the other kinds)."""
+    if not any(s.kind == "le" for d in derivations for s in d.steps):
+        return [[None] * len(d.steps) for d in derivations]
+    from ..certified.steps import certify_step  # python-flint: loaded on first use
+
+    return [[certify_step(s) if s.kind == "le" else None for s in d.steps] for d in derivations]
+
+
+def _cert_failure(cert: StepCertification | None) -> str:
+    """Why a certification makes its step fail (empty when it does not)."""
+    if cert is None:
+        return ""
+    parts = []
+    if cert.form_ok is False:
+        parts.append(f"certification: {cert.reason}")
+    if cert.status == "refuted" and cert.counterexample is not None:
+        cell = ", ".join(f"{k} = {v}" for k, v in cert.counterexample["cell"].items())
+        parts.append(f"certification refuted: rhs − lhs < 0 on the cell {cell} (enclosure "
+                     f"{cert.counterexample['enclosure']})")
+    return "; ".join(parts)
+
+
 def render_claim(claim: Claim, fmt: str = "md",
                  derivations: Sequence[Derivation] | None = None) -> RenderedClaim:
     """Render one claim (its derivations are built and every step is checked).
@@ -251,16 +345,21 @@ def render_claim(claim: Claim, fmt: str = "md",
     fmt = _check_format(fmt)
     derivs = list(claim.derivations() if derivations is None else derivations)
     checks = _checked(derivs)
-    failed = tuple(f"{d.title}, step {j + 1} ({s.rule}): {c.method} {c.detail}".strip()
-                   for d, cs in zip(derivs, checks, strict=True)
-                   for j, (s, c) in enumerate(zip(d.steps, cs, strict=True)) if not c.ok)
+    certs = _certified(derivs)
+    failed = tuple(
+        f"{d.title}, step {j + 1} ({s.rule}): "
+        + (f"{c.method} {c.detail}".strip() if not c.ok else _cert_failure(ct))
+        for d, cs, cts in zip(derivs, checks, certs, strict=True)
+        for j, (s, c, ct) in enumerate(zip(d.steps, cs, cts, strict=True))
+        if not c.ok or _cert_failure(ct))
     render = _render_md if fmt == "md" else _render_tex
-    text = render(claim, derivs, checks)
+    text = render(claim, derivs, checks, certs)
     return RenderedClaim(claim.id, claim_filename(claim.id, fmt), text,
                          sum(len(d.steps) for d in derivs), failed)
 
 
-def _render_md(claim: Claim, derivs: list[Derivation], checks: list[list[StepCheck]]) -> str:
+def _render_md(claim: Claim, derivs: list[Derivation], checks: list[list[StepCheck]],
+               certs: Certs) -> str:
     out: list[str] = [
         "<!-- generated by `symforget derive`; do not edit (regenerate: "
         "symforget derive --out proofs) -->",
@@ -280,20 +379,22 @@ def _render_md(claim: Claim, derivs: list[Derivation], checks: list[list[StepChe
                 "numeric checks below.", ""]
     else:
         out += [_md_text(_HOW_STEPS_ARE_CHECKED), ""]
-    for i, (d, cs) in enumerate(zip(derivs, checks, strict=True), start=1):
+    for i, (d, cs, cts) in enumerate(zip(derivs, checks, certs, strict=True), start=1):
         out += [f"### {i}. {_md_text(d.title)}", ""]
         if d.assumptions:
             out += ["*Assumptions:*", ""]
             out += [f"- {_md_text(a)}" for a in d.assumptions]
             out.append("")
-        for j, (step, chk) in enumerate(zip(d.steps, cs, strict=True), start=1):
+        for j, (step, chk, cert) in enumerate(zip(d.steps, cs, cts, strict=True), start=1):
             out += [f"**Step {j}** — *{_md_text(step.rule)}*: {_md_text(step.why)}", "",
                     "$$", f"{latex_expr(step.lhs)} {_relation(step)} {latex_expr(step.rhs)}",
                     "$$", ""]
-            if chk.ok:
-                out += [_md_text(_verdict(step, chk)), ""]
-            else:
+            if not chk.ok:
                 out += [f"**NOT CONFIRMED** ({chk.method}): {_md_text(chk.detail)}", ""]
+            elif _cert_failure(cert):
+                out += [f"**NOT CONFIRMED** ({_md_text(_cert_failure(cert))})", ""]
+            else:
+                out += [_md_text(_verdict(step, chk, cert)), ""]
         if d.result is not None:
             out += ["**Result.**", "", "$$", latex_expr(d.result), "$$", ""]
         if d.notes:
@@ -311,7 +412,8 @@ def _render_md(claim: Claim, derivs: list[Derivation], checks: list[list[StepChe
     return _finish(out)
 
 
-def _render_tex(claim: Claim, derivs: list[Derivation], checks: list[list[StepCheck]]) -> str:
+def _render_tex(claim: Claim, derivs: list[Derivation], checks: list[list[StepCheck]],
+                certs: Certs) -> str:
     out: list[str] = [
         "% generated by `symforget derive --format latex`; do not edit by hand",
         "% UTF-8 text: compile with xelatex/lualatex (or pdflatex with inputenc/newunicodechar)",
@@ -330,16 +432,20 @@ def _render_tex(claim: Claim, derivs: list[Derivation], checks: list[list[StepCh
                 "numeric checks below.", ""]
     else:
         out += [_tex_text(_HOW_STEPS_ARE_CHECKED), ""]
-    for i, (d, cs) in enumerate(zip(derivs, checks, strict=True), start=1):
+    for i, (d, cs, cts) in enumerate(zip(derivs, checks, certs, strict=True), start=1):
         out += [rf"\subsubsection*{{{i}. {_tex_text(d.title)}}}", ""]
         if d.assumptions:
             out += [r"\emph{Assumptions:}", r"\begin{itemize}"]
             out += [rf"  \item {_tex_text(a)}" for a in d.assumptions]
             out += [r"\end{itemize}", ""]
-        for j, (step, chk) in enumerate(zip(d.steps, cs, strict=True), start=1):
-            verdict = (_tex_text(_verdict(step, chk)) if chk.ok else
-                       rf"\textbf{{NOT CONFIRMED}} ({_tex_text(chk.method)}): "
-                       rf"{_tex_text(chk.detail)}")
+        for j, (step, chk, cert) in enumerate(zip(d.steps, cs, cts, strict=True), start=1):
+            if not chk.ok:
+                verdict = (rf"\textbf{{NOT CONFIRMED}} ({_tex_text(chk.method)}): "
+                           rf"{_tex_text(chk.detail)}")
+            elif _cert_failure(cert):
+                verdict = rf"\textbf{{NOT CONFIRMED}} ({_tex_text(_cert_failure(cert))})"
+            else:
+                verdict = _tex_text(_verdict(step, chk, cert))
             out += [rf"\noindent\textbf{{Step {j}}} --- \emph{{{_tex_text(step.rule)}}}: "
                     f"{_tex_text(step.why)}",
                     r"\begin{equation*}",

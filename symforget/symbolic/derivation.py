@@ -9,7 +9,12 @@ kind ``"eq"`` claims ``lhs = rhs``; :meth:`Step.check` decides it and records *w
 3. ``numeric-50``: a 50-digit evaluation at several fixed pseudo-random points of the domain
    (used only when SymPy cannot decide; the check says so).
 
-``"le"`` steps claim ``lhs ≤ rhs`` and are checked at 50 digits on the same points.
+``"le"`` steps claim ``lhs ≤ rhs`` and are checked at 50 digits on the same points. An ``"le"``
+step may also state a *domain* (``box``: a closed interval per free symbol, exact rationals or
+decimal strings) and, where the margin ``rhs − lhs`` vanishes on a whole set, an equivalent form
+of the margin (``margin``) whose sign is visible factor by factor; the renderer then certifies
+the step on the whole box with ball arithmetic (:mod:`symforget.certified.steps`; this layer only
+records the domain, it does not import the prover). A step without a box says why in ``sampled``.
 
 A step shows what it claims: a side that SymPy would evaluate on construction (a derivative, a
 substitution, the model's own expression) is *held* — ``sp.Derivative``, ``sp.Subs``,
@@ -33,6 +38,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Literal
 
 import mpmath
@@ -184,6 +190,13 @@ UNCHECKED_KINDS = {
 _UNIT_NAMES = {"w", "alpha", "rho", "lambda", "beta", "p"}
 
 
+def _bound(v: object) -> Fraction:
+    """An exact box bound: int, Fraction or a decimal/ratio string (``Fraction`` parses it)."""
+    if isinstance(v, bool) or not isinstance(v, str | int | Fraction):
+        raise TypeError(f"box bound {v!r} must be an int, a Fraction or a decimal string")
+    return Fraction(v.strip()) if isinstance(v, str) else Fraction(v)
+
+
 def spot_values(symbols: set[sp.Symbol], seed: int) -> dict[sp.Symbol, sp.Float]:
     """Deterministic sample points that respect the symbols' assumptions.
 
@@ -220,6 +233,14 @@ class Step:
     confirms it instead; it is required for ``"argued"`` and refused for checked kinds.
     ``relation`` (LaTeX, e.g. ``\\implies``) replaces the rendered ``=`` of an ``"argued"`` step
     whose sides are statements.
+
+    Only for ``"le"`` steps: ``box`` is the domain on which ``lhs ≤ rhs`` is certified with ball
+    arithmetic, ``((name, lo, hi), …)`` with one closed interval per free symbol (bounds exact:
+    ``int``, :class:`~fractions.Fraction` or a decimal string such as ``"1e-6"``, parsed by
+    ``Fraction``, never evaluated; it must respect the symbols' assumptions, e.g. lo > 0 for a
+    positive symbol); ``margin`` is an optional expression equal to ``rhs − lhs`` (SymPy must
+    prove it) in which the sign is visible, for a margin that vanishes on a whole set;
+    ``sampled`` says why a step without a box is only checked at sample points.
     """
 
     lhs: sp.Expr
@@ -231,6 +252,9 @@ class Step:
     numeric_only: bool = False
     reason: str = ""
     relation: str = ""
+    box: tuple[tuple[str, str | int | Fraction, str | int | Fraction], ...] = ()
+    margin: sp.Expr | None = None
+    sampled: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in ("eq", "le", *UNCHECKED_KINDS):
@@ -245,6 +269,34 @@ class Step:
                              "steps that are not")
         if self.relation and self.kind != "argued":
             raise ValueError("relation= is only for argued steps (statements in words)")
+        if (self.box or self.margin is not None or self.sampled) and self.kind != "le":
+            raise ValueError(f"step {self.rule!r}: box=, margin= and sampled= are only for "
+                             "inequality steps (kind 'le')")
+        if self.box and self.sampled:
+            raise ValueError(f"step {self.rule!r}: a step with a box is certified, not sampled")
+        if self.margin is not None and not self.box:
+            raise ValueError(f"step {self.rule!r}: margin= needs a box to certify it on")
+        if isinstance(self.margin, str | bytes):  # never parse strings
+            raise TypeError("margin= takes a SymPy expression, not a string")
+        names = set()
+        for entry in self.box:
+            if not (isinstance(entry, tuple) and len(entry) == 3 and isinstance(entry[0], str)):
+                raise ValueError(f"step {self.rule!r}: box entry {entry!r} must be "
+                                 "(name, lo, hi)")
+            name, lo, hi = entry
+            if name in names:
+                raise ValueError(f"step {self.rule!r}: box names {name!r} twice")
+            names.add(name)
+            if _bound(lo) > _bound(hi):
+                raise ValueError(f"step {self.rule!r}: box entry {entry!r} has lo > hi")
+
+    def prepared_sides(self) -> tuple[sp.Expr, sp.Expr]:
+        """``(lhs, rhs)`` as checked: held forms carried out, special functions expanded."""
+        return _prepared(self.lhs), _prepared(self.rhs)
+
+    def prepared_margin(self) -> sp.Expr | None:
+        """The stated form of ``rhs − lhs`` (``margin``), prepared like the sides."""
+        return None if self.margin is None else _prepared(self.margin)
 
     @property
     def checked(self) -> bool:

@@ -270,7 +270,9 @@ def kmodes_drift_derivation() -> Derivation:
                  r"$\mathbb E_{\varphi_k}[r_l] = m_{k\to l}$"),
             Step(_a1 / (_a0 + _a1 + _a2), _a1 / (_a0 + _a1), "drop a term", kind="le",
                  why=r"$r_l = \pi_l\varphi_l/q \le \pi_l\varphi_l/(\pi_k\varphi_k + "
-                     r"\pi_l\varphi_l)$ (the third component only adds to q)"),
+                     r"\pi_l\varphi_l)$ (the third component only adds to q)",
+                 box=(("a_k", "1e-6", "1e6"), ("a_l", "1e-6", "1e6"), ("a_j", "1e-6", "1e6")),
+                 margin=_a2 * _a1 / ((_a0 + _a1) * (_a0 + _a1 + _a2))),
             Step(Named(r"m_{k\to l}", sp.Symbol("m_{k l}", positive=True)),
                  sp.sqrt(_a1 / _a0) * sp.Symbol(r"\mathrm{BC}_{kl}", positive=True) / 2,
                  "pairwise bound", kind="argued", relation=r"\le",

@@ -347,15 +347,21 @@ def bc_bound_derivation() -> Derivation:
     pb = (1 - w) * normal_pdf(x, D, 1)
     phi_0 = Named(r"\varphi_0", normal_pdf(x, 0, 1))
     phi_d = Named(r"\varphi_\Delta", normal_pdf(x, D, 1))
+    a_n, b_n = (1 - w) * phi_d, w * phi_0  # A and B of the AM-GM step, shown by name
     steps = (
         Step((sp.sqrt(A) - sp.sqrt(B)) ** 2, A + B - 2 * sp.sqrt(A * B), "expand",
              "a square is non-negative, so A + B ≥ 2√(AB)"),
         Step(A / (A + B), sp.sqrt(A / B) / 2, "AM-GM",
              r"$A/(A+B) \le A/(2\sqrt{AB}) = \tfrac12\sqrt{A/B}$ for A, B > 0 "
-             "(equality iff A = B)", kind="le"),
+             "(equality iff A = B)", kind="le",
+             box=(("A", "1e-6", "1e6"), ("B", "1e-6", "1e6")),
+             margin=sp.sqrt(A) * (sp.sqrt(A) - sp.sqrt(B)) ** 2 / (2 * sp.sqrt(B) * (A + B))),
         Step(pb / (pa + pb), sp.sqrt(pb / pa) / 2, "apply",
              r"$A = (1-w)\varphi_\Delta$, $B = w\varphi_0$: $r_n \le \tfrac12\sqrt{(1-w)"
-             r"\varphi_\Delta/(w\varphi_0)}$ pointwise", kind="le"),
+             r"\varphi_\Delta/(w\varphi_0)}$ pointwise", kind="le",
+             box=(("w", "0.000001", "0.999999"), ("Delta", "1e-6", 60), ("x", -100, 100)),
+             margin=sp.sqrt(a_n) * (sp.sqrt(a_n) - sp.sqrt(b_n)) ** 2
+             / (2 * sp.sqrt(b_n) * (a_n + b_n))),
         Step(phi_0 * sp.sqrt((1 - w) * phi_d / (w * phi_0)) / 2,
              sp.sqrt((1 - w) / w) * sp.sqrt(phi_0 * phi_d) / 2,
              "simplify", r"$\varphi_0\sqrt{\varphi_\Delta/\varphi_0} = \sqrt{\varphi_0"

@@ -355,7 +355,9 @@ def deviation_bound_derivation() -> Derivation:
              sp.sqrt(a_ * b_) * (sp.sqrt(a_) - sp.sqrt(b_)) ** 2 / (2 * (a_ + b_)),
              "AM-GM", r"$\sqrt{ab}/2 - ab/(a+b) = \sqrt{ab}(\sqrt a-\sqrt b)^2/(2(a+b))$"),
         Step(a_ * b_ / (a_ + b_), sp.sqrt(a_ * b_) / 2, "AM-GM",
-             "the right-hand side of the previous step is non-negative", kind="le"),
+             "the right-hand side of the previous step is non-negative", kind="le",
+             box=(("a", "1e-6", "1e6"), ("b", "1e-6", "1e6")),
+             margin=sp.sqrt(a_ * b_) * (sp.sqrt(a_) - sp.sqrt(b_)) ** 2 / (2 * (a_ + b_))),
         Step(lhs_bc, rhs_bc, "complete the square",
              r"$\sqrt{\varphi_{\mu_o}\varphi_{\mu_n}} = e^{-\Delta^2/8}\varphi_{\bar\mu}$, "
              r"$\bar\mu = (\mu_o+\mu_n)/2$"),

@@ -76,7 +76,9 @@ def fkl_optimum_derivation(w_opt: sp.Expr = rho) -> Derivation:
              "differentiate", r"pointwise second derivative"),
         Step(sp.Integer(0), _P * (phi_o - phi_n) ** 2 / _Q**2, "inequality",
              r"$> 0$ wherever $\varphi_o \ne \varphi_n$: $L_F(w)$ strictly convex, the "
-             r"stationary point is the unique minimiser", kind="le"),
+             r"stationary point is the unique minimiser", kind="le",
+             box=(("varphi_o", "1e-6", "1e6"), ("varphi_n", "1e-6", "1e6"),
+                  ("w", "0.000001", "0.999999"), ("rho", 0, 1))),
         Step(sp.Subs(_P * (w * phi_o / _Q), w, w_opt), w_opt * phi_o, "EM fixed point",
              r"$P\,r_o$ at the stated minimiser is $w\,\varphi_o$, so the EM map returns "
              r"$\mathbb E_P[r_o] = w$: an EM fixed point"),

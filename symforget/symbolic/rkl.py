@@ -89,7 +89,7 @@ def global_optimum_derivation(w_star: sp.Expr = alpha) -> Derivation:
              r"$f''(u) = 1/u^2 > 0$: f strictly convex, its only minimum is f(1) = 0"),
         Step(sp.Integer(0), f, "inequality",
              r"hence $f(u) \ge 0$ with equality iff $u = 1$; so $L_R \ge 0$ with equality iff "
-             r"$p^* = q_\theta$ almost everywhere", kind="le"),
+             r"$p^* = q_\theta$ almost everywhere", kind="le", box=(("u", "1e-6", "1e6"),)),
         Step(sp.Subs(_Q, w, w_star), _P, "substitute",
              r"at $\theta^* = (\alpha, \mu_o^*, \mu_n^*)$ the student's components are the "
              r"target's ($\varphi_o = \varphi_{\mu_o^*}(x)$, $\varphi_n = \varphi_{\mu_n^*}(x)$) "
@@ -168,7 +168,8 @@ def weight_convergence_derivation(
         Step(sp.Integer(0), (phi_o - phi_n) ** 2 / _Q, "inequality",
              r"the integrand is $\ge 0$ and $> 0$ wherever $\varphi_o \ne \varphi_n$ "
              r"(all $x$ but one when $\mu_o \ne \mu_n$): $L_R(w)$ is strictly convex",
-             kind="le"),
+             kind="le", box=(("varphi_o", "1e-6", "1e6"), ("varphi_n", "1e-6", "1e6"),
+                             ("w", "0.000001", "0.999999"))),
         Step(sp.Subs(_Q, w, minimiser), _P, "substitute",
              r"at the stated minimiser with the means at the truth, $q = p^*$, so "
              r"$\log(q/p^*) \equiv 0$ and $\partial_w L_R = 0$; by strict convexity it is "

@@ -188,6 +188,24 @@ def stationary_u_residual() -> sp.Expr:
     return _s() * contrast - gamma * (u - u_ref + kl_o - kl_n)
 
 
+#: the domain of the certified tilt steps: β, σ, m, μo, μn (u or u_r added per step)
+_TILT_BOX = (("beta", "0.01", 100), ("sigma", "0.1", 10), ("m", -10, 10), ("mu_o", -10, 10),
+             ("mu_n", -10, 10))
+
+
+def _retention_margin(scale: sp.Expr) -> sp.Expr:
+    r"""The residual at :math:`u_b` (KL terms 0) in a form whose sign is visible:
+    :math:`s\,\mathrm{sigmoid}(u_b + a_n - a_o)/(w_b(1-w_b))
+    + s\,e^{u_r}(1 - e^{-s/(\gamma(1-w_r))})`, both terms > 0 (the first is s times the
+    margin of the bound on the contrast, the second is :math:`s/(1-w_r) - s/(1-w_b)` since
+    :math:`1/(1-w) = 1 + e^u` and :math:`u_b = u_r - s/(\gamma(1-w_r))`). SymPy proves it equal
+    to the residual when the step is certified."""
+    ub = retention_bound(scale)
+    wb, wr = Sigmoid(ub), Sigmoid(u_ref)
+    return (scale * Sigmoid(ub + _a(mn_ref) - _a(mo_ref)) / (wb * (1 - wb))
+            + scale * sp.exp(u_ref) * (1 - sp.exp(-scale / (gamma * (1 - wr)))))
+
+
 def retention_bound(scale: sp.Expr) -> sp.Expr:
     r"""Lower bound on the old-weight logit along the run and in the limit (γ > 0):
     :math:`u \ge u_r - \mathrm{KL}_o^{\max} - s/(\gamma(1-w_r))`, s = ``scale``; returned
@@ -289,12 +307,18 @@ def derivations() -> dict[str, Derivation]:
               r"$\partial_u J/(w(1-w))$; $(Z_o - Z_n)/Z = (\mathrm{sigmoid}(u + \log\rho) - w)"
               r"/(w(1-w))$", numeric_only=True),
          Step(-1 / (1 - Sigmoid(u)), _contrast(), "bound",
-              r"$(Z_o - Z_n)/Z \ge -Z_n/Z \ge -1/(1-w)$ (50-digit spot checks)", kind="le"),
+              r"$(Z_o - Z_n)/Z \ge -Z_n/Z \ge -1/(1-w)$", kind="le",
+              box=(("u", -20, 20), *_TILT_BOX),
+              margin=Sigmoid(u + _a(mu_n) - _a(mu_o)) / (Sigmoid(u) * (1 - Sigmoid(u)))),
          Step(sp.S.Zero, stationary_u_residual().subs({mu_o: mo_ref, mu_n: mn_ref})
               .subs(u, retention_bound(s_)),
               "sign at u_b", r"worst case $\mathrm{KL}_o = \mathrm{KL}_n = 0$: the residual at "
               r"$u = u_b$ is "
-              r"$\ge -s/(1-w_b) + s/(1-w_r) + \gamma\mathrm{KL}_n \ge 0$", kind="le"),
+              r"$\ge -s/(1-w_b) + s/(1-w_r) + \gamma\mathrm{KL}_n \ge 0$", kind="le",
+              box=(("u_r", -20, 20), ("s", "0.01", 100), ("gamma", "0.01", 100),
+                   ("beta", "0.01", 100), ("sigma", "0.1", 10), ("m", -10, 10),
+                   ("mu_o^r", -10, 10), ("mu_n^r", -10, 10)),
+              margin=_retention_margin(s_)),
          Step(sp.Symbol("u_b"), retention_bound(s_) - sp.Symbol(r"\mathrm{KL}_o^{\max}"),
               "bound", r"for $u < u_b$ (so $w < w_r$) the residual is $> 0$: w increases; "
               r"hence $u_t \ge \min(u_0, u_b)$ along the flow and $u_\infty \ge u_b$",

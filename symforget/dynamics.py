@@ -55,7 +55,17 @@ Param = Literal["raw", "logit"]
 
 @dataclass(frozen=True)
 class Objective:
-    """An objective on θ = (w, μo, μn): ``loss`` and ``grad`` take (w, μo, μn) arrays."""
+    """An objective on θ = (w, μo, μn): ``loss`` and ``grad`` take (w, μo, μn) arrays.
+
+    Examples
+    --------
+    >>> from symforget.dynamics import rkl_objective
+    >>> obj = rkl_objective(0.3, -1.0, 1.0)
+    >>> obj.name
+    'RKL(alpha=0.3, targets=(-1.0, 1.0))'
+    >>> float(obj.loss(0.3, -1.0, 1.0)), float(abs(obj.grad(0.3, -1.0, 1.0)).max())  # at θ*
+    (0.0, 0.0)
+    """
 
     name: str
     loss: Callable[..., np.ndarray]
@@ -65,7 +75,22 @@ class Objective:
 
 def fkl_objective(data_mean: float, *, sigma: float = 1.0, replay: float = 0.0,
                   replay_mean: float | None = None) -> Objective:
-    """KL(P_train ‖ q_θ), P_train = (1 − replay) N(data_mean) + replay N(replay_mean)."""
+    """KL(P_train ‖ q_θ), P_train = (1 − replay) N(data_mean) + replay N(replay_mean).
+
+    Examples
+    --------
+    With the old component 40σ from the data its responsibilities vanish, and
+    ∂L_F/∂w = (w − E_P[r_o])/(w(1 − w)) (claim ``fkl.em_identity``) is 1/(1 − w); the loss is
+    −log(1 − w):
+
+    >>> import math
+    >>> from symforget.dynamics import fkl_objective
+    >>> obj = fkl_objective(0.0)
+    >>> math.isclose(float(obj.grad(0.3, -40.0, 0.0)[0]), 1 / 0.7, rel_tol=1e-14)
+    True
+    >>> math.isclose(float(obj.loss(0.3, -40.0, 0.0)), -math.log(0.7), rel_tol=1e-14)
+    True
+    """
     kw: dict[str, Any] = dict(data_mean=data_mean, sigma=sigma, replay=replay,
                               replay_mean=replay_mean)
     model.fkl_grad(0.5, 0.0, 0.0, **kw)  # validate once, early
@@ -79,7 +104,23 @@ def fkl_objective(data_mean: float, *, sigma: float = 1.0, replay: float = 0.0,
 
 def rkl_objective(alpha: float, target_old: float, target_new: float, *,
                   sigma: float = 1.0) -> Objective:
-    """KL(q_θ ‖ p*), p* = α N(target_old) + (1 − α) N(target_new)."""
+    """KL(q_θ ‖ p*), p* = α N(target_old) + (1 − α) N(target_new).
+
+    Examples
+    --------
+    At θ* the loss and the gradient vanish and the Hessian is the Fisher information (claims
+    ``rkl.global_optimum``, ``rkl.local_geometry``):
+
+    >>> import numpy as np
+    >>> import symforget as sf
+    >>> from symforget.dynamics import rkl_objective
+    >>> obj = rkl_objective(0.3, -1.0, 1.0)
+    >>> float(obj.loss(0.3, -1.0, 1.0)), float(abs(obj.grad(0.3, -1.0, 1.0)).max())
+    (0.0, 0.0)
+    >>> bool(np.allclose(obj.hessian(0.3, -1.0, 1.0), sf.fisher_matrix(0.3, -1.0, 1.0),
+    ...                  rtol=1e-12, atol=1e-14))
+    True
+    """
     kw: dict[str, Any] = dict(alpha=alpha, target_old=target_old, target_new=target_new,
                               sigma=sigma)
     model.rkl_grad(0.5, 0.0, 0.0, **kw)
@@ -93,7 +134,18 @@ def rkl_objective(alpha: float, target_old: float, target_new: float, *,
 
 @dataclass(frozen=True)
 class Trajectory:
-    """Times ``t`` (n,) and states ``theta`` (n, 3) = (w, μo, μn)."""
+    """Times ``t`` (n,) and states ``theta`` (n, 3) = (w, μo, μn).
+
+    Examples
+    --------
+    >>> from symforget.dynamics import fkl_objective, gradient_descent
+    >>> traj = gradient_descent(fkl_objective(0.0), (0.5, -40.0, 0.0), 0.1, 2,
+    ...                         free=(True, False, False))
+    >>> traj.t.tolist(), traj.theta.shape
+    ([0.0, 1.0, 2.0], (3, 3))
+    >>> [round(float(w), 12) for w in traj.w], traj.final.tolist()[1:]
+    ([0.5, 0.3, 0.157142857143], [-40.0, 0.0])
+    """
 
     t: np.ndarray
     theta: np.ndarray
@@ -141,6 +193,27 @@ def gradient_flow(
     ``param="raw"``: :math:`\dot w = -\partial_w L`; ``param="logit"``:
     :math:`\dot u = -w(1-w)\partial_w L` for :math:`u = \operatorname{logit} w`.
     Solved with LSODA (the raw flow is stiff near w = 0 when :math:`e^{\Delta^2}` is large).
+
+    Examples
+    --------
+    Far-apart modes, data on the new one: ∂L_F/∂w = 1/(1 − w), so the raw flow
+    ẇ = −1/(1 − w) has the closed form w_t = 1 − √((1 − w₀)² + 2t) (the mass law of claim
+    ``fkl.mass_forgetting`` before the modes overlap); at w₀ = ½, t = 0.1: 1 − √0.45:
+
+    >>> import math
+    >>> from symforget.dynamics import fkl_objective, gradient_flow
+    >>> traj = gradient_flow(fkl_objective(0.0), (0.5, -40.0, 0.0), 0.1,
+    ...                      free=(True, False, False))
+    >>> math.isclose(float(traj.final[0]), 1 - math.sqrt(0.45), rel_tol=1e-9)
+    True
+
+    Reverse KL with the means at the truth: w_t → α (claim ``rkl.weight_convergence``):
+
+    >>> from symforget.dynamics import rkl_objective
+    >>> traj = gradient_flow(rkl_objective(0.5, -2.0, 2.0), (0.1, -2.0, 2.0), 20.0,
+    ...                      free=(True, False, False))
+    >>> round(float(traj.final[0]), 8)
+    0.5
     """
     th0 = _check_theta0(theta0)
     mask = _free_mask(free)
@@ -183,6 +256,17 @@ def gradient_descent(
 
     A raw-w step that leaves (0, 1) raises :class:`~symforget.errors.SymforgetError` (the step
     size violates the stability condition there) instead of clipping silently.
+
+    Examples
+    --------
+    The raw step w' = w − η/(1 − w) on far-apart modes (data on the new one): from ½ with
+    η = 0.1, w₁ = 0.3 and w₂ = 0.3 − 0.1/0.7:
+
+    >>> from symforget.dynamics import fkl_objective, gradient_descent
+    >>> traj = gradient_descent(fkl_objective(0.0), (0.5, -40.0, 0.0), 0.1, 2,
+    ...                         free=(True, False, False))
+    >>> abs(float(traj.w[2]) - (0.3 - 0.1 / 0.7)) < 1e-15
+    True
     """
     th = _check_theta0(theta0)
     mask = _free_mask(free)
@@ -210,7 +294,20 @@ def gradient_descent(
 def iterate(
     step: Callable[[np.ndarray], np.ndarray], theta0: Sequence[float], steps: int
 ) -> Trajectory:
-    """Iterate a map θ ← step(θ) (e.g. :func:`symforget.model.em_step` bound to its data)."""
+    """Iterate a map θ ← step(θ) (e.g. :func:`symforget.model.em_step` bound to its data).
+
+    Examples
+    --------
+    EM with replay λ = 0.2 converges to w = λ with the means at the truth (claim
+    ``replay.fkl_optimum``):
+
+    >>> import symforget as sf
+    >>> from symforget.dynamics import iterate
+    >>> em = lambda th: sf.em_step(*th, data_mean=4.0, replay=0.2, replay_mean=0.0)
+    >>> traj = iterate(em, (0.5, 0.0, 4.0), 50)
+    >>> [round(float(v), 10) + 0.0 for v in traj.final]
+    [0.2, 0.0, 4.0]
+    """
     th = _check_theta0(theta0)
     if int(steps) != steps or steps < 0:
         raise ParameterError(f"steps={steps!r} must be a non-negative integer")

@@ -150,7 +150,26 @@ class Mixture:
 
 class MixtureGrad:
     """A gradient in the parameters of a :class:`Mixture`: ``weights``, ``means``, ``scales``,
-    each of shape ``batch_shape + (K,)`` (returned by :func:`kl_grad`)."""
+    each of shape ``batch_shape + (K,)`` (returned by :func:`kl_grad`).
+
+    Examples
+    --------
+    At q = p the whole gradient vanishes; for K = 2 the difference of the weight entries is
+    ∂/∂w of :func:`symforget.rkl_grad` (with per-component scales):
+
+    >>> import numpy as np
+    >>> import symforget as sf
+    >>> q = sf.Mixture([0.3, 0.7], [-1.0, 2.0], [1.0, 0.5])
+    >>> g = sf.kl_grad(q, q)
+    >>> g.K, g.batch_shape, bool(max(abs(g.weights).max(), abs(g.means).max()) < 1e-12)
+    (2, (), True)
+    >>> p = sf.Mixture([0.5, 0.5], [-1.0, 2.0], [1.0, 0.5])
+    >>> g = sf.kl_grad(q, p)
+    >>> g5 = sf.rkl_grad(0.3, -1.0, 2.0, alpha=0.5, target_old=-1.0, target_new=2.0,
+    ...                  sigma_new=0.5, target_sigma_new=0.5, with_scales=True)
+    >>> bool(np.isclose(g.weights[0] - g.weights[1], g5[0], rtol=1e-12))
+    True
+    """
 
     __slots__ = ("direction", "means", "scales", "simplex", "weights")
 

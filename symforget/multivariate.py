@@ -204,6 +204,8 @@ def separation(a: Any, b: Any, *, cov: Any = None) -> np.ndarray:
     1-vectors, so ``separation(0.0, 3.0) == 3``. Feed the result to
     :func:`symforget.bhattacharyya` or :func:`symforget.kl_gauss` for d-D closed forms.
 
+    Examples
+    --------
     >>> float(separation([0.0, 0.0], [3.0, 4.0]))
     5.0
     >>> float(separation([0.0, 0.0], [2.0, 0.0], cov=[[4.0, 0.0], [0.0, 1.0]]))

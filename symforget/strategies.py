@@ -413,6 +413,8 @@ def exact_weights(min_exponent: int = 40) -> SearchStrategy[float]:
     w ↦ 1 − w ↦ w returns the same float. The extremes :math:`2^{-e}` and
     :math:`1 - 2^{-e}` are drawn often.
 
+    Examples
+    --------
     >>> from hypothesis import given, settings
     >>> @settings(max_examples=20)
     ... @given(exact_weights())
@@ -440,6 +442,25 @@ def grid_means(k: int, max_spread: float = 12.0) -> SearchStrategy[tuple[float, 
     across many decades, up to the edge of an evaluator's domain) and the means are placed in
     it; coincident means occur. Every mean is exactly representable together with any
     :func:`shifts` translation.
+
+    Examples
+    --------
+    Translation invariance checked exactly: the old weight's gradient entry is unchanged when
+    every mean moves by the same grid shift:
+
+    >>> import math
+    >>> from hypothesis import given, settings
+    >>> import symforget as sf
+    >>> from symforget import strategies as sfs
+    >>> @settings(max_examples=20, deadline=None)
+    ... @given(sfs.grid_means(2, max_spread=6.0), sfs.shifts(1e6))
+    ... def test_translation(means, s):
+    ...     assert max(means) - min(means) <= 6.0
+    ...     assert all(m % 2.0**-8 == 0 for m in means)  # on the grid 2^-8 Z
+    ...     a = sf.fkl_loss(0.3, *means, data_mean=means[1])
+    ...     b = sf.fkl_loss(0.3, means[0] + s, means[1] + s, data_mean=means[1] + s)
+    ...     assert math.isclose(float(a), float(b), rel_tol=1e-12, abs_tol=1e-15)
+    >>> test_translation()
     """
     k = int(_real("k", k))
     edge = _real("max_spread", max_spread)
@@ -466,6 +487,17 @@ def shifts(max_abs: float = 2.0**40) -> SearchStrategy[float]:
     S is a multiple of the grid spacing with at most 48 significant bits above it, so
     S + m is exact for grid means up to 2^40 in size and S ≤ 2^40 ≈ 1.1e12. Large \|S\| (far from
     the origin, where absolute positions used to cost accuracy) are drawn often.
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> from symforget import strategies as sfs
+    >>> @settings(max_examples=30)
+    ... @given(sfs.shifts(1e6))
+    ... def test_exact(s):
+    ...     assert abs(s) <= 1e6 and s % 2.0**-8 == 0
+    ...     assert (s + 1.5) - s == 1.5  # adding a grid mean is exact
+    >>> test_exact()
     """
     edge = _real("max_abs", max_abs)
     if not 0.0 <= edge <= 2.0**40:
@@ -484,6 +516,19 @@ def binary_scales(min_exponent: int = -900, max_exponent: int = 900) -> SearchSt
 
     Multiplying means and σ by it is exact, so a scale-equivariant evaluator must give the same
     result up to the Jacobian factors. The default range covers σ from 1e-271 to 1e271.
+
+    Examples
+    --------
+    >>> import math
+    >>> from hypothesis import given, settings
+    >>> from symforget import strategies as sfs
+    >>> @settings(max_examples=30)
+    ... @given(sfs.binary_scales(-50, 50))
+    ... def test_power_of_two(c):
+    ...     mantissa, exponent = math.frexp(c)
+    ...     assert mantissa == 0.5 and -50 <= exponent - 1 <= 50
+    ...     assert (3.1 * c) / c == 3.1  # multiplying by c is exact
+    >>> test_power_of_two()
     """
     lo, hi = int(_real("min_exponent", min_exponent)), int(_real("max_exponent", max_exponent))
     _ordered("min_exponent", lo, "max_exponent", hi)

@@ -23,7 +23,17 @@ __all__ = ["prove", "check_certificate", "list_certifiable", "Certificate", "mis
 
 def list_certifiable() -> dict[str, dict[str, Any]]:
     """The certifiable claims: ``{id: {"box": {name: [lo, hi]}, "mutants": [...],
-    "method": ...}}`` (exact rationals as strings)."""
+    "method": ...}}`` (exact rationals as strings).
+
+    Examples
+    --------
+    >>> from symforget import certified
+    >>> claims = certified.list_certifiable()
+    >>> claims["rkl.drift_bc_bound"]["box"]
+    {'w': ['0.000001', '0.999999'], 'delta': ['0', '60']}
+    >>> "prefactor_quarter" in claims["rkl.drift_bc_bound"]["mutants"]
+    True
+    """
     from .prover import frac_str
     from .statements import CERTIFIABLE
 

@@ -457,7 +457,23 @@ def _holds(margin: Any, cell: dict[str, tuple[Fraction, Fraction]], m: arb, stri
 
 def check_certificate(cert: dict[str, Any] | str) -> CheckResult:
     """Re-check a certificate (a parsed JSON dict or a path). Never raises on bad content:
-    every problem is reported in the result."""
+    every problem is reported in the result.
+
+    Examples
+    --------
+    >>> from symforget import certified
+    >>> cert = certified.prove("rkl.drift_bc_bound", {"w": ("1/1000", "1/5"), "delta": (1, 30)})
+    >>> record = cert.to_json()
+    >>> print(certified.check_certificate(record))
+    certificate valid: 1 cells re-enclosed, 2 local arguments re-checked, cover exact
+
+    A tampered margin is caught:
+
+    >>> record["cells"][0]["margin"] = [-1.0, -0.5]
+    >>> result = certified.check_certificate(record)
+    >>> result.ok, str(result)
+    (False, 'certificate REJECTED: cell 0: recorded margin [-1.0, -0.5] is inconsistent ...')
+    """
     res = CheckResult()
     try:
         if isinstance(cert, str):

@@ -85,7 +85,18 @@ def _cell_from_json(rec: dict[str, Any]) -> Cell:
 @dataclass
 class Certificate:
     """The outcome of :func:`prove`: a certificate (status ``certified``), a counterexample
-    (``refuted``) or an unfinished search (``undecided``: the cell budget ran out)."""
+    (``refuted``) or an unfinished search (``undecided``: the cell budget ran out).
+
+    Examples
+    --------
+    >>> from symforget import certified
+    >>> cert = certified.prove("rkl.drift_bc_bound", {"w": ("1/1000", "1/5"), "delta": (1, 30)})
+    >>> cert.ok, cert.status, cert.counterexample
+    (True, 'certified', None)
+    >>> record = cert.to_json()
+    >>> record["format"], record["box"]
+    ('symforget-certificate/1', {'w': ['0.001', '0.2'], 'delta': ['1', '30']})
+    """
 
     claim: str
     box: Cell
@@ -265,6 +276,20 @@ def prove(claim_id: str, box: Cell | None = None, mutant: str | None = None, *,
         status ``certified`` (every cell's margin ≥ 0, > 0 if strict, or covered by a local
         argument that holds, and every point argument holds), ``refuted`` (a cell or point whose
         margin enclosure is < 0, or a local argument refuted) or ``undecided``.
+
+    Examples
+    --------
+    The drift bound m(w, Δ) ≤ ½√((1−w)/w)e^{−Δ²/8} over w ∈ [1/1000, 1/5], Δ ∈ [1, 30] (and,
+    by the asymptotic argument, every Δ beyond): certified; the mutant with the constant ¼
+    instead of ½ is refuted with a counterexample cell:
+
+    >>> from symforget import certified
+    >>> box = {"w": ("1/1000", "1/5"), "delta": (1, 30)}
+    >>> certified.prove("rkl.drift_bc_bound", box).status
+    'certified'
+    >>> bad = certified.prove("rkl.drift_bc_bound", box, mutant="prefactor_quarter")
+    >>> bad.status, bad.counterexample["margin"][1] < 0
+    ('refuted', True)
     """
     from flint import ctx
 

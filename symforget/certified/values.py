@@ -60,6 +60,18 @@ def misassignment(w: float | str | Fraction, delta: float | str | Fraction, digi
     >>> lo, hi = misassignment(0.5, 0, digits=20)     # m(½, 0) = ½ exactly
     >>> lo <= Decimal("0.5") <= hi
     True
+
+    Coincident means give m(w, 0) = E[r_n] = 1 − w; the enclosure is at most 10^−digits wide
+    relative to the value, and contains the float64 evaluator's result:
+
+    >>> import symforget as sf
+    >>> lo, hi = misassignment("0.3", 0, digits=30)
+    >>> lo <= Decimal("0.7") <= hi, (hi - lo) <= Decimal("1e-30") * lo
+    (True, True)
+    >>> lo, hi = misassignment(0.3, 3.0, digits=30)
+    >>> m = float(sf.misassignment(0.3, 3.0))
+    >>> float(lo) * (1 - 1e-15) <= m <= float(hi) * (1 + 1e-15)
+    True
     """
     from flint import acb, arb, ctx, fmpq
 

@@ -36,7 +36,22 @@ _LOADED = False
 
 
 def register(claim: Claim) -> Claim:
-    """Add a claim (ids are unique)."""
+    """Add a claim (ids are unique).
+
+    Examples
+    --------
+    Registering the same claim again is a no-op; another claim under a taken id is refused:
+
+    >>> import dataclasses
+    >>> from symforget import claims
+    >>> c = claims.get("fkl.em_identity")
+    >>> claims.register(c) is c
+    True
+    >>> claims.register(dataclasses.replace(c, statement="something else"))
+    Traceback (most recent call last):
+    ...
+    ValueError: claim id 'fkl.em_identity' registered twice
+    """
     if claim.id in _REGISTRY and _REGISTRY[claim.id] is not claim:
         raise ValueError(f"claim id {claim.id!r} registered twice")
     _REGISTRY[claim.id] = claim
@@ -164,7 +179,19 @@ class VerifyReport:
     """Results of a verification run: a sequence of :class:`ClaimResult` in run order
     (``len(report)``, ``for r in report``, ``report[0]``) that can also be indexed by claim id
     (``report["gauss.closed_forms"]``). ``complete`` is False for a run that was interrupted
-    (``results`` then holds the claims finished before the interruption)."""
+    (``results`` then holds the claims finished before the interruption).
+
+    Examples
+    --------
+    >>> import symforget as sf
+    >>> report = sf.verify(["replay.starvation", "gauss.closed_forms"])
+    >>> report.ok, report.complete, len(report), [r.id for r in report]
+    (True, True, 2, ['replay.starvation', 'gauss.closed_forms'])
+    >>> report["gauss.closed_forms"].status, report[0].id
+    ('pass', 'replay.starvation')
+    >>> report.context
+    Context(profile='quick', seed=0, dps=30)
+    """
 
     results: list[ClaimResult]
     context: Context

@@ -30,7 +30,17 @@ Metric = float | int | str | bool | None
 
 @dataclass(frozen=True)
 class Context:
-    """Run settings shared by all checks."""
+    """Run settings shared by all checks.
+
+    Examples
+    --------
+    >>> from symforget.claims import Context
+    >>> ctx = Context(profile="full", seed=3)
+    >>> ctx.full, ctx.n(10, 1000)
+    (True, 1000)
+    >>> bool(ctx.rng(1).random() == Context(seed=3).rng(1).random())  # seeded streams
+    True
+    """
 
     profile: str = "quick"
     seed: int = 0
@@ -52,7 +62,18 @@ class Context:
 
 @dataclass(frozen=True)
 class Evidence:
-    """What a check found: verdict, metrics, a one-line summary, a counterexample if it failed."""
+    """What a check found: verdict, metrics, a one-line summary, a counterexample if it failed.
+
+    Examples
+    --------
+    >>> from symforget.claims import Checks
+    >>> chk = Checks()
+    >>> chk.le("ratio", 1.2, 1.0)
+    False
+    >>> chk.evidence("m/bound above 1")
+    Evidence(ok=False, metrics={'ratio': 1.2}, summary='m/bound above 1',
+             counterexample='ratio=1.2 (must be <= 1)')
+    """
 
     ok: bool
     metrics: dict[str, Metric]
@@ -78,6 +99,19 @@ class Checks:
 
     Every sub-check stores its measured value as a metric; failures are collected with a
     readable description (the counterexample).
+
+    Examples
+    --------
+    >>> from symforget.claims import Checks
+    >>> chk = Checks()
+    >>> chk.close("slope", -0.12498, -0.125, rtol=1e-3)  # a fitted rate against -1/8
+    True
+    >>> chk.ok, chk.metrics
+    (True, {'slope': -0.12498, 'slope_expected': -0.125})
+    >>> chk.true("monotone", False, "w rose at step 3")
+    False
+    >>> chk.ok, chk.evidence("rate and monotonicity").counterexample
+    (False, 'monotone: w rose at step 3')
     """
 
     def __init__(self) -> None:
@@ -133,7 +167,15 @@ class Checks:
 
 
 def fit_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
-    """Least-squares slope, its standard error and the intercept of y against x."""
+    """Least-squares slope, its standard error and the intercept of y against x.
+
+    Examples
+    --------
+    >>> from symforget.claims import fit_line
+    >>> slope, stderr, intercept = fit_line([0, 1, 2, 3], [1, 3, 5, 7])  # y = 2x + 1 exactly
+    >>> round(slope, 12), stderr < 1e-12, round(intercept, 12)
+    (2.0, True, 1.0)
+    """
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     if x.size < 3:
@@ -154,6 +196,20 @@ class Claim:
     ``check(ctx, **variant)`` returns :class:`Evidence`; ``mutants`` maps a name to the keyword
     arguments of a deliberately wrong statement that the check must reject; ``derivations``
     lazily builds the SymPy derivations rendered in proofs/.
+
+    Examples
+    --------
+    A claim's check passes and each of its mutants is rejected:
+
+    >>> from symforget import claims
+    >>> from symforget.claims import Context
+    >>> c = claims.get("replay.starvation")
+    >>> c.family, sorted(c.mutants)
+    ('replay', ['expected_old_on_policy', 'starve_factorised', 'starve_ignores_replay'])
+    >>> c.check(Context()).ok
+    True
+    >>> c.check(Context(), **c.mutants["starve_ignores_replay"]).ok
+    False
     """
 
     id: str
@@ -172,7 +228,17 @@ class Claim:
 
 @dataclass(frozen=True)
 class ClaimResult:
-    """The outcome of verifying one claim (the JSON record of ``symforget verify --json``)."""
+    """The outcome of verifying one claim (the JSON record of ``symforget verify --json``).
+
+    Examples
+    --------
+    >>> import symforget as sf
+    >>> result = sf.verify("replay.starvation")["replay.starvation"]
+    >>> result.status, result.ok
+    ('pass', True)
+    >>> sorted(result.to_json())
+    ['counterexample', 'id', 'metrics', 'seconds', 'statement', 'status', 'summary']
+    """
 
     id: str
     status: str  # "pass" | "fail" | "error"

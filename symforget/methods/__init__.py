@@ -90,7 +90,18 @@ METHODS: Mapping[str, ModuleType] = _Registry()
 
 
 def get(name: str) -> ModuleType:
-    """The module of method ``name``; an unknown method raises ParameterError."""
+    """The module of method ``name``; an unknown method raises ParameterError.
+
+    Examples
+    --------
+    >>> from symforget.methods import get
+    >>> get("rkl").NAME, sorted(get("replay").PARAMS)
+    ('rkl', ['eta', 'rho'])
+    >>> get("ppo")
+    Traceback (most recent call last):
+    ...
+    symforget.errors.ParameterError: unknown method 'ppo'; known: sft, rkl, replay, sdft, ...
+    """
     if name not in NAMES:
         raise ParameterError(f"unknown method {name!r}; known: {', '.join(NAMES)}")
     return METHODS[name]
@@ -129,7 +140,14 @@ def _literal_params(source: str) -> dict[str, tuple[type, Any, str]] | None:
 def declared_params(name: str) -> dict[str, tuple[type, Any, str]]:
     """``PARAMS`` of method ``name`` without importing it when the declaration is a literal
     (falls back to importing the module otherwise). Raises ParameterError for an unknown
-    method."""
+    method.
+
+    Examples
+    --------
+    >>> from symforget.methods import declared_params
+    >>> {name: default for name, (typ, default, _) in declared_params("replay").items()}
+    {'rho': 0.2, 'eta': 0.5}
+    """
     if name not in NAMES:
         raise ParameterError(f"unknown method {name!r}; known: {', '.join(NAMES)}")
     spec = importlib.util.find_spec(f"{__name__}.{_module(name)}")
@@ -165,6 +183,18 @@ def compare(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = 
     optionally names an estimator per method, ``{method: name}``.
     A bad argument or a method that cannot run (e.g. no finite-batch version) raises
     ParameterError naming the parameter.
+
+    Examples
+    --------
+    Population maps (deterministic): reverse KL returns w to α = 0.3 (claim
+    ``rkl.weight_convergence``), replay holds it at ρ = 0.2 (claim ``replay.fkl_optimum``),
+    SFT forgets:
+
+    >>> from symforget.methods import compare
+    >>> from symforget.methods.base import Problem
+    >>> runs = compare(Problem(alpha=0.3), steps=200, methods=["sft", "rkl", "replay"])
+    >>> [(r.method, round(r.summary()["final_w"], 4)) for r in runs]
+    [('sft', 0.016), ('rkl', 0.3), ('replay', 0.2)]
     """
     import numbers
 
@@ -218,14 +248,35 @@ def compare(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = 
 
 
 def key_params(run: MethodRun) -> str:
-    """The run's method parameters as ``k=v`` text (batch, seed and steps left out)."""
+    """The run's method parameters as ``k=v`` text (batch, seed and steps left out).
+
+    Examples
+    --------
+    >>> from symforget.methods import get, key_params
+    >>> from symforget.methods.base import Problem
+    >>> key_params(get("replay").run(Problem(), steps=1, rho=0.1))
+    'rho=0.1 eta=0.5'
+    """
     items = [(k, v) for k, v in run.params.items() if k not in ("batch", "seed", "steps")]
     return " ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in items)
 
 
 def format_table(runs: Sequence[MethodRun]) -> str:
     """A fixed-width text table: method, key params, final/min old weight, max old-mean drift,
-    new-task error, final component scales."""
+    new-task error, final component scales.
+
+    Examples
+    --------
+    >>> from symforget.methods import compare, format_table
+    >>> from symforget.methods.base import Problem
+    >>> print(format_table(compare(Problem(alpha=0.3), steps=200, methods=["rkl", "replay"])))
+    problem: alpha=0.3, mu_old*=0, mu_new*=4, sigma=1 (Delta=4), start (w, mu_o, mu_n)=(0.5, 0, 2)
+    method  params           final w   min w  max old drift  new error  s_old/s_new
+    ------  ---------------  -------  ------  -------------  ---------  -----------
+    rkl     eta=0.5           0.3000  0.3000         0.1525     0.0000  1.000/1.000
+    replay  rho=0.2 eta=0.5   0.2000  0.2000         0.0422     0.0000  1.000/1.000
+    200 steps, population maps; drift and errors in units of sigma
+    """
     if not runs:
         return "(no runs)"
     pb = runs[0].problem
@@ -267,7 +318,20 @@ def format_table(runs: Sequence[MethodRun]) -> str:
 
 def comparison_json(runs: Sequence[MethodRun], *, steps: int, seed: int,
                     batch: int | None) -> dict[str, Any]:
-    """JSON-ready record of a comparison (deterministic: no timings)."""
+    """JSON-ready record of a comparison (deterministic: no timings).
+
+    Examples
+    --------
+    >>> import json
+    >>> from symforget.methods import compare, comparison_json
+    >>> from symforget.methods.base import Problem
+    >>> runs = compare(Problem(), steps=10, methods="rkl")
+    >>> record = comparison_json(runs, steps=10, seed=0, batch=None)
+    >>> sorted(record), record["runs"][0]["method"], len(record["runs"][0]["trajectory"]["w"])
+    (['batch', 'command', 'problem', 'runs', 'seed', 'steps'], 'rkl', 11)
+    >>> json.loads(json.dumps(record)) == record
+    True
+    """
     return {
         "command": "compare",
         "steps": steps,
@@ -282,7 +346,15 @@ def verdict(run: MethodRun) -> tuple[str, str]:
     r"""("kept"/"falling"/"lost", "small"/"large"): old mass lost when the final old weight is
     below half of min(w0, alpha), falling when above it, below min(w0, alpha) and down by more
     than 2 % over the second half of the run (the run is too short to tell), kept otherwise;
-    old-mean drift small when :math:`\max_t |\mu_{o,t} - \mu_o^*| < \sigma/2`."""
+    old-mean drift small when :math:`\max_t |\mu_{o,t} - \mu_o^*| < \sigma/2`.
+
+    Examples
+    --------
+    >>> from symforget.methods import compare, verdict
+    >>> from symforget.methods.base import Problem
+    >>> [verdict(r) for r in compare(Problem(alpha=0.3), steps=200, methods=["sft", "rkl"])]
+    [('lost', 'large'), ('kept', 'small')]
+    """
     s = run.summary()
     pb = run.problem
     mass = "kept" if s["final_w"] >= _MASS_KEPT * min(pb.w0, pb.alpha) else "lost"
@@ -297,7 +369,19 @@ def compare_variants(problem: Problem, *, steps: int, seed: int = 0, batch: int 
                      methods: Sequence[str] = ("sdft", "tttd", "oapl")
                      ) -> list[tuple[str, MethodRun]]:
     """For each method: its run at the faithful defaults (label ``defaults``), then one run per
-    named variant in :data:`VARIANTS` (and :data:`BATCH_VARIANTS` with finite batches)."""
+    named variant in :data:`VARIANTS` (and :data:`BATCH_VARIANTS` with finite batches).
+
+    Examples
+    --------
+    TTT-Discover at the reference defaults forgets (claim ``tttd.paper_defaults_forget``); a KL
+    weight λ = 1 keeps the mass (claim ``tttd.kl_retains``):
+
+    >>> from symforget.methods import compare_variants, verdict
+    >>> from symforget.methods.base import Problem
+    >>> rows = compare_variants(Problem(alpha=0.3), steps=200, methods=["tttd"])
+    >>> [(label, verdict(r)[0]) for label, r in rows if label in ("defaults", "kl_coef=1")]
+    [('defaults', 'lost'), ('kl_coef=1', 'kept')]
+    """
     out: list[tuple[str, MethodRun]] = []
     for name in methods:
         if name not in NAMES:
@@ -312,7 +396,22 @@ def compare_variants(problem: Problem, *, steps: int, seed: int = 0, batch: int 
 
 def format_variants(rows: Sequence[tuple[str, MethodRun]]) -> str:
     """The robustness table: method, variant, final w, max old drift, new error, and the
-    verdicts of :func:`verdict` (starved-batch fraction when a finite-batch run records it)."""
+    verdicts of :func:`verdict` (starved-batch fraction when a finite-batch run records it).
+
+    Examples
+    --------
+    >>> from symforget.methods import compare_variants, format_variants
+    >>> from symforget.methods.base import Problem
+    >>> rows = compare_variants(Problem(alpha=0.3), steps=200, methods=["tttd"])
+    >>> print(format_variants(rows))
+    robustness: each method at its faithful defaults and under named modelling choices
+    method  variant                     final w  max old drift  new error  old mass  drift  starved
+    ------  --------------------------  -------  -------------  ---------  --------  -----  -------
+    tttd    defaults                    ...      lost  small        -
+    ...
+    tttd    kl_coef=1                   ...      kept  small        -
+    old mass lost: ...
+    """
     if not rows:
         return "(no runs)"
     table = [("method", "variant", "final w", "max old drift", "new error", "old mass",

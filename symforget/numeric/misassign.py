@@ -389,6 +389,8 @@ def log_misassignment_excess(w: Any, delta: Any) -> np.ndarray:
 
     Same domain and errors as :func:`log_misassignment`.
 
+    Examples
+    --------
     >>> round(float(log_misassignment_excess(0.5, 1e9)), 6)  # ≈ log √(π/2) − log Δ
     -20.497474
     """

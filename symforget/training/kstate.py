@@ -62,7 +62,22 @@ def descend_mixture(student: Mixture, target: Mixture, eta: float, steps: int, *
                     scale_floor: float | None = None) -> list[Mixture]:
     """Gradient descent on KL(student ‖ target) (``direction="reverse"``) or KL(target ‖
     student) (``"forward"``) from ``student`` (unbatched, K components); returns the K-component
-    mixtures at steps 0..steps (see the module docstring for the update)."""
+    mixtures at steps 0..steps (see the module docstring for the update).
+
+    Examples
+    --------
+    Forward KL towards N(0, 1) with the old component 40σ away: the weight entries differ by
+    1/(1 − w), so raw steps follow the mass law w' = w − η/(1 − w) (claim
+    ``fkl.mass_forgetting``):
+
+    >>> import symforget as sf
+    >>> from symforget.dynamics import descend_mixture
+    >>> q0 = sf.Mixture([0.5, 0.5], [-40.0, 0.0], [1.0, 1.0])
+    >>> traj = descend_mixture(q0, sf.Mixture([1.0], [0.0], [1.0]), 0.1, 2,
+    ...                        direction="forward", weight_param="raw")
+    >>> [round(float(q.weights[0]), 12) for q in traj]
+    [0.5, 0.3, 0.157142857143]
+    """
     if not isinstance(student, Mixture) or student.batch_shape:
         raise ParameterError("student must be one (unbatched) symforget.Mixture")
     if weight_param not in ("raw", "logit"):

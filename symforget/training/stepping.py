@@ -65,6 +65,21 @@ class Stepping:
         Whether σo, σn take gradient steps.
     scale_floor : float or None
         Scales are floored at this value > 0 after each step (None: reaching ≤ 0 raises).
+
+    Examples
+    --------
+    Chen et al. 2025's conventions (``--preset chen2025``): a raw, clipped weight step at
+    0.005 times the learning rate:
+
+    >>> from symforget.dynamics import Stepping
+    >>> st = Stepping(weight_param="raw", clip=(1e-3, 1 - 1e-3), lr_scale={"w": 0.005},
+    ...               learn_scales=True, scale_floor=1e-3)
+    >>> st.describe()
+    'weight raw, clip [0.001, 0.999], lr x w=0.005, scales learned, floor 0.001'
+    >>> st.multipliers.tolist()
+    [0.005, 1.0, 1.0, 1.0, 1.0]
+    >>> st.step([0.5, 0.0, 1.0, 4.0, 1.0], [1.0, 0.0, 0.0, 0.0, 0.0], 0.1).tolist()
+    [0.4995, 0.0, 1.0, 4.0, 1.0]
     """
 
     weight_param: WeightParam = "logit"
@@ -217,6 +232,18 @@ def descend(grad: Callable[[np.ndarray, np.random.Generator], np.ndarray], state
 
     ``grad(θ, rng)`` returns a (5,) gradient estimate (exact or sampled). Returns θ_t for
     t = 0..steps, shape (steps + 1, 5).
+
+    Examples
+    --------
+    With the exact forward-KL weight gradient 1/(1 − w) of far-apart modes, raw steps follow
+    the mass law w' = w − η/(1 − w):
+
+    >>> import numpy as np
+    >>> from symforget.dynamics import Stepping, descend_state
+    >>> grad = lambda th, rng: np.array([1 / (1 - th[0]), 0.0, 0.0, 0.0, 0.0])
+    >>> out = descend_state(grad, (0.5, 0.0, 1.0, 4.0, 1.0), 0.1, 2, Stepping(weight_param="raw"))
+    >>> out.shape, [round(float(w), 12) for w in out[:, 0]]
+    ((3, 5), [0.5, 0.3, 0.157142857143])
     """
     th = check_state(state0)
     eta = _real("eta", eta)

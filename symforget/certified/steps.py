@@ -317,8 +317,8 @@ def _env(cell: Cell) -> dict[str, Interval]:
 def enclose(expr: sp.Basic, cell: Cell) -> Interval | None:
     """An interval containing the range of ``expr`` over ``cell`` ({name: (lo, hi)} with exact
     rationals), or None when no finite enclosure exists (at :data:`PREC` bits)."""
-    op = compile_enclosure(expr, list(cell))
-    with ctx.workprec(PREC):
+    with ctx.workprec(PREC):  # constants (π, 1/3 …) are enclosed at PREC bits too
+        op = compile_enclosure(expr, list(cell))
         return op(_env(cell))
 
 
@@ -519,11 +519,11 @@ def certify(expr: sp.Expr, box: Box | Sequence[tuple[str, Any, Any]], *,
     t0 = time.perf_counter()
     box = parse_box(box)
     names = [b[0] for b in box]
-    op = compile_enclosure(expr, names)
     mv: _MeanValue | None = None
     mv_error = ""
     result = Certification("undecided", box)
     with ctx.workprec(PREC):
+        op = compile_enclosure(expr, names)  # constants (π, 1/3 …) enclosed at PREC bits
         if mean_value and len([b for b in box if b[1] != b[2]]) <= MEAN_VALUE_MAX_DIM:
             try:
                 mv = _MeanValue(expr, box, op)

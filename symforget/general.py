@@ -118,7 +118,131 @@ def _fkl_grad_reduced(p: list[np.ndarray]) -> np.ndarray:
         e = sum(Pc[:, k, :] * _MOM[k] + Qp[:, k, :] * Gp[k] + Qm[:, k, :] * Gm[k]
                 for k in range(3))
         g[rows] += (weight[rows] * e).T
+    _refine_weight_entry(flat, g)
     return g.reshape((*shape, 5))
+
+
+#: absolute accuracy of the logistic moments G (numeric.logistic: ≤ 5e-14 measured) and the
+#: unit roundoff, for the error bounds that choose a form of the w-entry
+_DELTA_G, _EPS = 1e-13, 2.3e-16
+#: relative error bound of the reduced w-entry above which the other forms are tried (about
+#: w(1 − w)|∂_w L_F| < 1e-2: small w, or a small entry)
+_REFINE = 1e-11
+#: largest log C_k for which the tilted forms are evaluated
+_LOG_C_MAX = 600.0
+
+
+def _refine_weight_entry(flat: list[np.ndarray], g: np.ndarray) -> None:
+    r"""Where the reduced w-entry :math:`(w - \mathbb E r_o)/(w(1-w))` has a rounding-error
+    bound above :data:`_REFINE` relative (w → 0: G carries an absolute error, the difference
+    cancels), replace it (in place) by the form of :func:`_dw_forms` with the smallest bound."""
+    w = flat[0]
+    G0 = w - g[:, 0] * w * (1.0 - w)  # E r_o recovered from the entry
+    with np.errstate(divide="ignore", invalid="ignore"):
+        err = (_DELTA_G + _EPS * np.maximum(np.abs(w), np.abs(G0))) / (w * (1.0 - w))
+        flag = (w < 0.5) & ~(err <= _REFINE * np.abs(g[:, 0]))
+    rows = np.flatnonzero(flag)
+    if rows.size == 0:
+        return
+    sub = [f[rows] for f in flat]
+    rho = sub[9]
+    vals, errs = _dw_forms(sub[0], sub[1], sub[2], sub[3], sub[4], sub[5], sub[6])
+    vals, errs = (1.0 - rho) * vals, (1.0 - rho) * errs
+    rep = rho > 0
+    if rep.any():
+        v2, e2 = _dw_forms(sub[0], sub[1], sub[2], sub[3], sub[4], sub[7], sub[8])
+        vals = np.where(rep, vals + rho * v2, vals)
+        errs = np.where(rep, errs + rho * e2, errs)
+    best = np.argmin(errs, axis=0)
+    pick = np.arange(rows.size)
+    better = errs[best, pick] < err[rows]
+    g[rows[better], 0] = vals[best, pick][better]
+
+
+def _log_c1(mo, so, mn, sn, m, sd) -> np.ndarray:
+    r""":math:`\log C_1 = \log\mathbb E_{N(m,s_d^2)}[\varphi_o/\varphi_n]` without cancellation
+    (exactly 0 when the data are the new component): with :math:`a = \sigma^{-2}`,
+    :math:`\delta = a_d - a_n = (\sigma_n^2 - s_d^2)/(s_d^2\sigma_n^2)`,
+    :math:`\lambda = a_o + \delta`, :math:`D = \mu_o - \mu_n`, :math:`u = \mu_n - m`,
+
+    .. math:: \log C_1 = \tfrac12\operatorname{log1p}(\delta/a_n)
+              - \tfrac12\operatorname{log1p}(\delta/a_o)
+              - \frac{a_o\delta D^2 + 2a_oa_dDu + a_d(a_o-a_n)u^2}{2\lambda}
+
+    (complete the square in :math:`y = x - \mu_n`; the constant terms cancel in closed form)."""
+    a_o, a_n, a_d = 1.0 / so**2, 1.0 / sn**2, 1.0 / sd**2
+    delta = (sn * sn - sd * sd) / (sd * sd * sn * sn)
+    lam = a_o + delta
+    D, u = mo - mn, mn - m
+    q = (a_o * delta * D * D + 2.0 * a_o * a_d * D * u + a_d * (a_o - a_n) * u * u) / lam
+    return 0.5 * np.log1p(delta / a_n) - 0.5 * np.log1p(delta / a_o) - 0.5 * q
+
+
+def _dw_forms(w, mo, so, mn, sn, m, sd) -> tuple[np.ndarray, np.ndarray]:
+    r"""Two forms of :math:`\partial_w L_F` for data :math:`P = N(m, s_d^2)` that do not
+    cancel as w → 0, with rounding-error bounds: arrays of shape (2, n) (value NaN and bound
+    ∞ where a form does not apply).
+
+    With :math:`\rho = \varphi_o/\varphi_n`, :math:`\epsilon = w/(1-w)`,
+    :math:`q = \varphi_n(1 - w + w\rho)` and :math:`\sigma(-z) = 1/(1+\epsilon\rho)`:
+    :math:`\partial_w L_F = -\mathbb E_P[(\varphi_o-\varphi_n)/q]
+    = \frac{1}{1-w}\mathbb E_P[(1-\rho)\,\sigma(-z)]`. Let :math:`C_k = \mathbb E_P\rho^k`
+    and :math:`P_k\propto\varphi_d\rho^k` (Gaussian, precision
+    :math:`\lambda_k = s_d^{-2} + k(\sigma_o^{-2}-\sigma_n^{-2})`, required > 0; mean
+    :math:`h_k/\lambda_k`), :math:`S_k = \mathbb E_{P_k}[\sigma(-z)]` (→ 1 as w → 0, needed
+    to absolute accuracy only). Then
+
+    .. math:: \text{(a)}\quad \partial_w L_F = \frac{S_0 - C_1S_1}{1-w},\qquad
+              \text{(b)}\quad \partial_w L_F = \frac{1 - C_1}{1-w}
+              + \frac{w}{(1-w)^2}\,(C_2S_2 - C_1S_1),
+
+    (b) from :math:`\frac{1-\rho}{1+\epsilon\rho} = (1-\rho) +
+    \frac{\epsilon\rho(\rho-1)}{1+\epsilon\rho}`, with :math:`1 - C_1` by ``expm1``. (a)
+    needs :math:`\lambda_1 > 0` and has absolute error :math:`\approx\delta_G(1+C_1)`; (b) needs
+    :math:`\lambda_2 > 0` (:math:`\mathbb E_P\rho^2 < \infty`) and its error is
+    :math:`O(w)\,\delta_G` plus the roundoff of its terms — relatively accurate as w → 0 when
+    the data sit on the new mode (:math:`C_1 = 1`).
+    """
+    a_o, a_n, a_d = 1.0 / so**2, 1.0 / sn**2, 1.0 / sd**2
+    ell = np.log(w) - np.log1p(-w) + np.log(sn / so)
+    n = w.shape[0]
+    vals = np.full((2, n), np.nan)
+    errs = np.full((2, n), np.inf)
+    logC = np.full((3, n), np.nan)
+    S = np.full((3, n), np.nan)
+    for k in (0, 1, 2):
+        lk = a_d + k * (a_o - a_n)
+        ok = (lk > 0.0) & (w > 0.0) & (w < 0.5)
+        if not ok.any():
+            continue
+        lk = lk[ok]
+        h = m[ok] * a_d[ok] + k * (mo[ok] * a_o[ok] - mn[ok] * a_n[ok])
+        kappa = -0.5 * (m[ok]**2 * a_d[ok] + k * mo[ok]**2 * a_o[ok] - k * mn[ok]**2 * a_n[ok])
+        if k == 1:
+            logC[1, ok] = _log_c1(mo[ok], so[ok], mn[ok], sn[ok], m[ok], sd[ok])
+        else:
+            logC[k, ok] = (kappa + h * h / (2.0 * lk) - 0.5 * np.log(lk * sd[ok]**2)
+                           + k * np.log(sn[ok] / so[ok]))
+        M, sk = h / lk, 1.0 / np.sqrt(lk)
+        A = 0.5 * sk * sk * (a_n[ok] - a_o[ok])
+        B = sk * ((M - mn[ok]) * a_n[ok] - (M - mo[ok]) * a_o[ok])
+        C = ell[ok] + 0.5 * ((M - mn[ok])**2 * a_n[ok] - (M - mo[ok])**2 * a_o[ok])
+        S[k, ok] = sigmoid_moments(A, B, C)[1][0]
+    one_m = 1.0 - w
+    with np.errstate(over="ignore", invalid="ignore"):
+        C1 = np.exp(np.minimum(logC[1], _LOG_C_MAX))
+        C2 = np.exp(np.minimum(logC[2], _LOG_C_MAX))
+        a = (S[0] - C1 * S[1]) / one_m
+        ea = (_DELTA_G + _EPS) * (1.0 + C1) / one_m
+        t1 = -np.expm1(logC[1]) / one_m
+        u, v = w / one_m**2 * C2 * S[2], w / one_m**2 * C1 * S[1]
+        b = t1 + (u - v)
+        eb = _EPS * (np.abs(t1) + u + v) + _DELTA_G * w / one_m**2 * (C1 + C2)
+    for row, (val, e, lc) in enumerate(((a, ea, logC[1]), (b, eb, logC[2]))):
+        good = np.isfinite(val) & np.isfinite(e) & (lc <= _LOG_C_MAX)
+        vals[row, good] = val[good]
+        errs[row, good] = e[good]
+    return vals, errs
 
 
 def rkl_grad(w, mo, so, mn, sn, al, no, to, nn, tn, *, method: str = "reduced") -> np.ndarray:

@@ -381,3 +381,85 @@ def test_gauss_expectation_rules():
 def test_no_silent_nan():
     with pytest.raises(SymforgetError):
         fg.rkl_grad([np.array([np.nan]), 0.0, 1.0, 0.5, 0.0, 1.0, 1.0])
+
+
+# ------------------------------------------------------------------ the w-entry at small w
+# Formerly a known defect (strict xfail in tests/test_known_defects.py): (w − E r_o)/(w(1−w))
+# cancels as w → 0 with the data on the new mode (4e-7 relative at w = 1e-10, 1.8e-5 at 1e-12).
+
+
+def _dw_reference(w, mu_o, mu_n, m, sigma, replay=0.0, m_r=0.0):
+    """∂L_F/∂w = −E_P[(φo − φn)/q] by 40-digit quadrature of the definition (no symforget
+    code); P = (1−ρ)N(m, σ²) + ρN(m_r, σ²)."""
+    with mpmath.workdps(40):
+        W, s = mpmath.mpf(w), mpmath.mpf(sigma)
+
+        def f(x):
+            po, pn = mpmath.npdf(x, mu_o, s), mpmath.npdf(x, mu_n, s)
+            p = (1 - replay) * mpmath.npdf(x, m, s) + replay * mpmath.npdf(x, m_r, s)
+            return -(po - pn) / (W * po + (1 - W) * pn) * p
+
+        pts = sorted({mu_o, mu_n, m, m_r, (mu_o + mu_n) / 2})
+        pts = [-mpmath.inf, *[mpmath.mpf(v) for v in pts], mpmath.inf]
+        return float(mpmath.quad(f, pts))
+
+
+def test_dw_reference_is_the_chi_square_law():
+    """The reference itself: ∂L_F/∂w ≈ χ²·w as w → 0, χ² = e^{Δ²/σ²} − 1 (data on μn)."""
+    assert _dw_reference(1e-9, -1.0, 1.0, 1.0, 1.0) == pytest.approx(
+        float(mpmath.e**4 - 1) * 1e-9, rel=1e-6)
+
+
+_SMALL_W_CASES = [  # (μo, μn, m_d, σ, ρ, m_r)
+    (-1.0, 1.0, 1.0, 1.0, 0.0, 0.0),  # data on the new mode: the cancelling case
+    (0.0, 3.0, 3.0, 0.7, 0.0, 0.0),
+    (0.0, 0.1, 0.1, 1.0, 0.0, 0.0),   # small separation
+    (-1.0, 1.0, 0.5, 1.0, 0.0, 0.0),  # data between the modes
+    (-2.0, 2.0, -1.0, 1.5, 0.0, 0.0),
+    (-2.0, 2.0, 2.0, 1.0, 0.1, -2.0),  # replay of the old mode
+]
+
+
+@pytest.mark.parametrize("case", _SMALL_W_CASES)
+@pytest.mark.parametrize("w", [1e-12, 1e-10, 1e-8, 1e-4, 0.3])
+def test_fkl_w_entry_relative_accuracy_at_small_w(case, w):
+    mu_o, mu_n, m, sigma, rho, m_r = case
+    got = float(model.fkl_grad(w, mu_o, mu_n, data_mean=m, sigma=sigma, replay=rho,
+                               replay_mean=m_r)[0])
+    ref = _dw_reference(w, mu_o, mu_n, m, sigma, rho, m_r)
+    assert abs(got - ref) <= 1e-12 * abs(ref), (got, ref)
+
+
+def test_fkl_w_entry_vectorised_equals_pointwise():
+    ws = np.array([1e-12, 1e-9, 1e-6, 1e-3, 0.2, 0.7])
+    vec = model.fkl_grad(ws, -1.0, 1.0, data_mean=1.0)[:, 0]
+    one = np.array([model.fkl_grad(float(w), -1.0, 1.0, data_mean=1.0)[0] for w in ws])
+    np.testing.assert_allclose(vec, one, rtol=1e-14, atol=0)
+
+
+def test_fkl_w_entry_mutant_tilt_is_rejected():
+    """The second form with the tilt e^{2A²} taken as e^{A²} (a wrong exponential-tilting
+    constant) misses the reference by far more than the bar above."""
+    w, mu_o, mu_n, m, s = 1e-10, -1.0, 1.0, 1.0, 1.0
+    A, B0 = (mu_o - mu_n) / s, (mu_n - mu_o) * (mu_n + mu_o - 2 * m) / (2 * s * s)
+    ell = np.log(w) - np.log1p(-w)
+    G = fg.gauss_specials(np.array([A]), np.array([-(ell + B0 + A * A)]), "gk")[1, 0]
+    wrong = (-w - np.expm1(B0 + A * A / 2)) / (1 - w) ** 2 + w / (1 - w) ** 3 * np.exp(
+        2 * B0 + A * A) * G
+    ref = _dw_reference(w, mu_o, mu_n, m, s)
+    assert abs(wrong - ref) > 1e-3 * abs(ref)
+    right = float(fg.fkl_dw_small(w, mu_o, mu_n, m, s))
+    assert abs(right - ref) <= 1e-13 * abs(ref)
+
+
+def test_fkl_weight_flow_follows_the_chi_square_law_to_tiny_w():
+    """With the means on the data the raw w-flow ends in ẇ = −χ²w (χ² = e⁴ − 1): the slope of
+    log w over the last steps is −χ² (before the fix the flow stalled near w ≈ 1e-9)."""
+    from symforget import dynamics
+
+    traj = dynamics.gradient_flow(dynamics.fkl_objective(1.0), (0.4, -1.0, 1.0), 1.3,
+                                  free=(True, False, False))
+    w, t_ = traj.theta[:, 0], traj.t
+    assert w[-1] < 1e-12
+    slope = (np.log(w[-1]) - np.log(w[-3])) / (t_[-1] - t_[-3])
+    assert slope == pytest.approx(-float(mpmath.e**4 - 1), rel=1e-3)

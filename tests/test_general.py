@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+import mpmath
 import numpy as np
 import pytest
 import reference_general as R
@@ -281,3 +282,69 @@ def test_unknown_route_is_refused() -> None:
     arr = [np.asarray(v) for v in RKL_HARD]
     with pytest.raises(ValueError, match="method"):
         general.rkl_grad(*arr, method="quad")
+
+
+# ------------------------------------------------------------------ the w-entry as w → 0
+# (w − E r_o)/(w(1−w)) with G known to absolute accuracy only: before the re-formed entries
+# (general._dw_forms) the relative error was 4 at w = 1e-10 and 3.7e3 at 1e-12 (equal scales
+# given explicitly, data on the new mode).
+
+
+def _dw_ref(w, mo, so, mn, sn, m, sd):
+    """∂L_F/∂w = −E_P[(φo − φn)/q], P = N(m, sd²), by 40-digit mpmath quadrature of the
+    definition (no symforget code)."""
+    with mpmath.workdps(40):
+        W = mpmath.mpf(w)
+
+        def f(x):
+            po, pn = mpmath.npdf(x, mo, so), mpmath.npdf(x, mn, sn)
+            return -(po - pn) / (W * po + (1 - W) * pn) * mpmath.npdf(x, m, sd)
+
+        pts = [-mpmath.inf, *sorted({mo, mn, m, (mo + mn) / 2}), mpmath.inf]
+        return float(mpmath.quad(f, pts))
+
+
+_DW_CASES = [  # (σo, σn, s_d, m_d) with μo = −1, μn = 1
+    (1.0, 1.0, 1.0, 1.0),   # equal scales through the general path, data on the new mode
+    (1.2, 1.0, 1.0, 1.0),
+    (0.8, 1.0, 1.0, 1.0),
+    (0.5, 2.0, 1.0, 1.0),
+    (1.0, 0.7, 0.7, 1.0),   # Chen et al.'s scales: E_P ρ² = ∞, form (a)
+    (3.0, 1.0, 1.0, 1.0),
+    (1.0, 1.0, 0.3, -1.0),
+]
+
+
+@pytest.mark.parametrize("case", _DW_CASES)
+@pytest.mark.parametrize("w", [1e-12, 1e-10, 1e-6, 0.01, 0.3])
+def test_fkl_w_entry_relative_accuracy_as_w_vanishes(case, w):
+    so, sn, sd, m = case
+    got = float(sf.fkl_grad(w, -1.0, 1.0, data_mean=m, sigma_old=so, sigma_new=sn,
+                               data_sigma=sd)[0])
+    ref = _dw_ref(w, -1.0, so, 1.0, sn, m, sd)
+    # 1e-12 where E_P ρ² < ∞ (form (b)), 1e-10 for the form-(a) cases
+    bar = 1e-10 if (so, sn) in ((1.0, 0.7), (3.0, 1.0)) else 1e-12
+    assert abs(got - ref) <= bar * abs(ref), (got, ref)
+
+
+def test_fkl_w_entry_mutant_log_c1_is_rejected(monkeypatch):
+    """log C₁ without its log1p terms (a wrong normalising constant) is caught at w = 1e-12."""
+    from symforget import general
+
+    right = general._log_c1
+
+    def wrong(mo, so, mn, sn, m, sd):
+        a_o, a_n = 1.0 / so**2, 1.0 / sn**2
+        delta = (sn * sn - sd * sd) / (sd * sd * sn * sn)
+        return right(mo, so, mn, sn, m, sd) + 0.5 * np.log1p(delta / a_o) + 0.0 * a_n
+
+    monkeypatch.setattr(general, "_log_c1", wrong)
+    w, (so, sn, sd, m) = 1e-12, (1.2, 1.0, 1.3, 1.0)
+    got = float(sf.fkl_grad(w, -1.0, 1.0, data_mean=m, sigma_old=so, sigma_new=sn,
+                               data_sigma=sd)[0])
+    ref = _dw_ref(w, -1.0, so, 1.0, sn, m, sd)
+    assert abs(got - ref) > 1e-6 * abs(ref)
+    monkeypatch.setattr(general, "_log_c1", right)
+    got = float(sf.fkl_grad(w, -1.0, 1.0, data_mean=m, sigma_old=so, sigma_new=sn,
+                               data_sigma=sd)[0])
+    assert abs(got - ref) <= 1e-12 * abs(ref)

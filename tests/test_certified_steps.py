@@ -283,3 +283,12 @@ def test_rendered_verdicts_say_certified_sampled_or_not_confirmed():
     assert not rendered.ok and "NOT CONFIRMED" in rendered.text
     assert "not equal to rhs − lhs" in rendered.failed_steps[0]
     assert "certification refuted: rhs − lhs < 0 on the cell A = [" in rendered.failed_steps[0]
+
+
+def test_module_examples_run():
+    import doctest
+
+    import symforget.certified.steps as steps
+
+    res = doctest.testmod(steps)
+    assert res.failed == 0 and res.attempted >= 8

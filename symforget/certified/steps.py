@@ -316,7 +316,18 @@ def _env(cell: Cell) -> dict[str, Interval]:
 
 def enclose(expr: sp.Basic, cell: Cell) -> Interval | None:
     """An interval containing the range of ``expr`` over ``cell`` ({name: (lo, hi)} with exact
-    rationals), or None when no finite enclosure exists (at :data:`PREC` bits)."""
+    rationals), or None when no finite enclosure exists (at :data:`PREC` bits).
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from fractions import Fraction
+    >>> x = sp.Symbol("x", real=True)
+    >>> print(enclose(sp.exp(x) - x, {"x": (Fraction(0), Fraction(1))}))  # [e⁰ − 1, e¹ − 0]
+    [0, 2.718281828]
+    >>> print(enclose(sp.log(x), {"x": (Fraction(-1), Fraction(1))}))  # log is not defined at 0
+    None
+    """
     with ctx.workprec(PREC):  # constants (π, 1/3 …) are enclosed at PREC bits too
         op = compile_enclosure(expr, list(cell))
         return op(_env(cell))
@@ -515,6 +526,17 @@ def certify(expr: sp.Expr, box: Box | Sequence[tuple[str, Any, Any]], *,
 
     The cells are processed breadth first (largest first), so the result — status, number of
     cells — is deterministic for a given expression, box and precision.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> u = sp.Symbol("u", positive=True)
+    >>> cert = certify(u - sp.log(u) - 1, [("u", "1e-6", "1e6")])  # = 0 at u = 1
+    >>> cert.status, cert.cells, cert.mean_value_cells
+    ('certified', 2, 2)
+    >>> bad = certify(u - sp.log(u) - sp.Rational(11, 10), [("u", "1e-6", "1e6")])
+    >>> bad.status, bad.counterexample["cell"]["u"].startswith("[")
+    ('refuted', True)
     """
     t0 = time.perf_counter()
     box = parse_box(box)
@@ -627,7 +649,21 @@ def _check_assumptions(box: Box, symbols: set[sp.Symbol]) -> None:
 
 def certify_step(step: Step, *, max_cells: int = DEFAULT_MAX_CELLS) -> StepCertification:
     """Certify ``step.lhs ≤ step.rhs`` (held forms released, special functions expanded, as
-    :meth:`Step.check` does) on ``step.box``; see the module docstring."""
+    :meth:`Step.check` does) on ``step.box``; see the module docstring.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from symforget.symbolic.derivation import Step
+    >>> A, B = sp.symbols("A B", positive=True)
+    >>> amgm = Step(A / (A + B), sp.sqrt(A / B) / 2, "AM-GM", "A + B ≥ 2√(AB)", kind="le",
+    ...             box=(("A", "1e-6", "1e6"), ("B", "1e-6", "1e6")),
+    ...             margin=sp.sqrt(A) * (sp.sqrt(A) - sp.sqrt(B))**2
+    ...             / (2 * sp.sqrt(B) * (A + B)))
+    >>> c = certify_step(amgm)
+    >>> c.status, c.cells, c.form_ok
+    ('certified', 1, True)
+    """
     t0 = time.perf_counter()
     if step.kind != "le":
         raise ValueError(f"certify_step takes an inequality step (kind 'le'), not {step.kind!r}")

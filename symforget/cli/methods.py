@@ -44,6 +44,8 @@ examples:
   symforget simulate sdft --ema 0 --batch 32 --seed 1 --json sdft.json
   symforget simulate tttd --kl-coef 0.1 --batch 32       # prints the starved-group fraction
   symforget simulate oapl --lag 100 --reward quadratic --plot oapl.png
+  symforget simulate sdft --learn-scales --sigma-old-star 0.7   # five-parameter run
+  symforget simulate tttd --preset chen2025 --batch 0           # Chen et al.'s problem, exact
 """
 
 _COMPARE_EPILOG = """\
@@ -585,8 +587,15 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         if not which:
             raise ParameterError(f"--variants: none of {', '.join(names)} has named variants "
                                  f"({', '.join(VARIANTS)})")
-        rows = _run_with_progress("variants", steps, lambda: compare_variants(
-            problem, steps=steps, seed=args.seed, batch=batch, methods=which))
+        base = {n: {**_method_params(n, {}, preset), **overrides.get(n, {})} for n in which
+                if preset is not None or n in overrides}
+        if base or five:
+            rows = _run_with_progress("variants", steps, lambda: _variants_from(
+                problem, steps=steps, seed=args.seed, batch=batch, methods=which, base=base,
+                five=five))
+        else:
+            rows = _run_with_progress("variants", steps, lambda: compare_variants(
+                problem, steps=steps, seed=args.seed, batch=batch, methods=which))
         print(format_variants(rows))
         payload["variants"] = [{"variant": label, "old_mass": verdict(r)[0],
                                 "drift": verdict(r)[1], **r.as_dict()} for label, r in rows]
@@ -597,6 +606,27 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if args.density is not None and not _density(args.density, runs, density_steps):
         return EXIT_USAGE
     return EXIT_OK
+
+
+def _variants_from(problem: Any, *, steps: int, seed: int, batch: int | None,
+                   methods: list[str], base: dict[str, dict[str, Any]],
+                   five: dict[str, Any]) -> list[tuple[str, Any]]:
+    """:func:`symforget.methods.compare_variants` with a base: each method first at its
+    parameters from the preset and ``--set`` (label ``defaults``, or ``preset/--set`` when a
+    base is given), then each named variant applied on top of that base, with the run's
+    stepping and overlap grid."""
+    from ..methods import BATCH_VARIANTS, VARIANTS, get
+
+    rows: list[tuple[str, Any]] = []
+    for name in methods:
+        mod, start = get(name), base.get(name, {})
+        rows.append(("preset/--set" if start else "defaults",
+                     mod.run(problem, steps=steps, seed=seed, batch=batch, **five, **start)))
+        for label, over in VARIANTS.get(name, ()) + (BATCH_VARIANTS.get(name, ()) if batch
+                                                     else ()):
+            rows.append((label, mod.run(problem, steps=steps, seed=seed, batch=batch, **five,
+                                        **{**start, **over})))
+    return rows
 
 
 def _cmd_simulate_root(args: argparse.Namespace) -> int:

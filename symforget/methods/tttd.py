@@ -410,11 +410,12 @@ def loo_advantages(rewards: Any, beta: Any) -> np.ndarray:
     z = b * (r - r.max(axis=-1, keepdims=True))
     others = np.where(np.eye(g, dtype=bool), -np.inf, z[..., None, :])  # row i: j != i
     log_zmi = logsumexp(others, axis=-1) - np.log(g - 1.0)
-    adv = np.expm1(z - log_zmi)
+    with np.errstate(over="ignore"):  # an overflow is refused below, with its cause
+        adv = np.expm1(z - log_zmi)
     if not np.all(np.isfinite(adv)):
-        raise ParameterError(f"beta={beta!r}: leave-one-out advantages overflow (one reward "
-                             "dominates its group by more than ~700/beta); lower beta or use "
-                             "kl_budget > 0")
+        raise ParameterError(f"beta={float(np.max(b)):g}: leave-one-out advantages overflow "
+                             "(one reward dominates its group by more than ~700/beta); lower "
+                             "beta, the step size, or use kl_budget > 0")
     return adv
 
 

@@ -28,11 +28,14 @@ A derivation step of kind ``"le"`` (:class:`symforget.symbolic.derivation.Step`)
    has no finite enclosure, and Abs (not differentiable at 0) is refused in derivatives. The
    best of the corners is used (boxes of at most :data:`MEAN_VALUE_MAX_DIM` dimensions).
 4. **Rewrites.** A margin that vanishes on a whole manifold (AM–GM at A = B) cannot be closed by
-   either: there the step states an equivalent form (``Step.margin``) whose sign is visible
-   factor by factor (e.g. :math:`\sqrt A(\sqrt A - \sqrt B)^2/(2\sqrt B(A + B))`);
-   :func:`certify_step` requires ``sympy.simplify(form − (rhs − lhs)) == 0`` and then certifies
-   the form. Because the box respects the symbols' assumptions (a positive symbol has lo > 0),
-   SymPy's identity holds at every point of the box.
+   either, nor can one that is a small difference of large terms over a wide box (the tilt
+   steps, where rhs and lhs both grow like :math:`e^{u}`): there the step states an equivalent
+   form (``Step.margin``) whose sign is visible factor by factor (e.g.
+   :math:`\sqrt A(\sqrt A - \sqrt B)^2/(2\sqrt B(A + B))`); :func:`certify_step` requires
+   ``sympy.simplify(form − (rhs − lhs)) == 0`` and then certifies the form. Because the box
+   respects the symbols' assumptions (a positive symbol has lo > 0), SymPy's identity holds at
+   every point of the box. Such a certificate assumes SymPy's ``simplify`` (a symbolic proof
+   of the rewrite) besides Arb; the renderer says which steps rely on one.
 
 **Why the enclosures are rigorous.** An :class:`Interval` holds two *exact* Arb numbers (radius
 0) ``lo ≤ hi`` and stands for the real interval [lo, hi]. Every operation computes its result's

@@ -390,3 +390,14 @@ def test_cli_compare_preset_runs_every_method(capsys):
     for name in ("sft", "rkl", "replay", "sdft", "tttd", "oapl", "chen-rl"):
         assert f"\n  {name} " in rows
     assert "analytic" in rows and "loo" in rows and "regression" in rows
+
+
+def test_cli_compare_variants_under_the_preset(capsys):
+    """With --preset, each named variant is applied on top of the preset's parameters and
+    stepping (sdft at the preset's η = 0.01, learned scales), not the bare defaults."""
+    rc, out, err = _cli(capsys, "compare", "--preset", "chen2025", "--variants", "--steps", "3",
+                        "--methods", "sdft", "oapl")
+    assert rc == 0, err
+    table = out.split("robustness:")[1]
+    assert "preset/--set" in table and "teacher=anchored, A=p*" in table
+    assert "lag=4" in table

@@ -45,3 +45,20 @@ def test_precise_value_formats_with_error() -> None:
     text = str(res)
     assert "±" in text and "20 digits" in text
     assert res.as_floats()[0] == pytest.approx(0.5, rel=1e-14)
+
+
+@pytest.mark.parametrize("w, delta, dps", [(0.3, 3.0, 55), (0.3, 3.0, 50), (0.7, 1.5, 30),
+                                           (0.05, 6.0, 20)])
+def test_error_estimate_covers_the_returned_value(w, delta, dps):
+    """The estimate bounds the error of the *returned* (rounded) value: checked against
+    python-flint's ball enclosure (an independent method). Before the fix the rounding to
+    ``dps`` digits was left out: at (0.3, 3, 55) the value was 7e-58 off with an estimate of
+    3e-62."""
+    from symforget import certified
+
+    value, err = precise.misassignment(w, delta, dps=dps)
+    lo, hi = certified.misassignment(w, delta, digits=dps + 20)
+    with mpmath.workdps(dps + 40):
+        lo, hi = mpmath.mpf(str(lo)), mpmath.mpf(str(hi))
+        assert max(abs(value - lo), abs(value - hi)) <= err
+        assert err <= mpmath.mpf(10) ** (-dps + 1) * abs(value)  # and it is not inflated

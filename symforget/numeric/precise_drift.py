@@ -223,9 +223,9 @@ def misassignment(w: Any, delta: Any, dps: int = DEFAULT_DPS, *, cross_check: bo
     Returns
     -------
     (mpf, mpf)
-        The value (rounded to ``dps`` digits) and the error estimate: the largest of the series
-        bound and, when cross-checking, the quadratures' own estimates and their differences
-        from the series.
+        The value (rounded to ``dps`` digits) and the error estimate of that returned value:
+        the largest of the series bound and, when cross-checking, the quadratures' own
+        estimates and their differences from the series, plus the rounding to ``dps`` digits.
 
     Raises
     ------
@@ -252,8 +252,18 @@ def misassignment(w: Any, delta: Any, dps: int = DEFAULT_DPS, *, cross_check: bo
                         f"with the series {mpmath.nstr(value, 20)} (relative "
                         f"{mpmath.nstr(diff / abs(value), 3)} > {mpmath.nstr(tol, 3)})")
                 err = max(err, e2, diff)
+    return _rounded(value, err, dps)
+
+
+def _rounded(value: mpmath.mpf, err: mpmath.mpf, dps: int) -> tuple[mpmath.mpf, mpmath.mpf]:
+    """``value`` rounded to ``dps`` digits and ``err`` plus that rounding (the estimate covers
+    the returned number, not the guard-digit one), rounded up."""
     with mpmath.workdps(dps):
-        return +value, +err
+        out = +value
+    with mpmath.workdps(dps + 15):
+        total = err + abs(value - out)
+    with mpmath.workdps(dps):
+        return out, mpmath.mpf(total) * (1 + mpmath.mpf(10) ** (1 - dps))
 
 
 def _switch_points(w_: mpmath.mpf, D: mpmath.mpf, r_: mpmath.mpf) -> list[mpmath.mpf]:
@@ -332,5 +342,4 @@ def misassignment_unequal(w: Any, delta: Any, ratio: Any, dps: int = DEFAULT_DPS
         err = max(e1, e2, abs(one - two))
         tol = mpmath.mpf(10) ** (-dps) if rtol is None else mpmath.mpf(rtol)
         certify(one, err, dps, f"m(w={w!r}, delta={delta!r}, ratio={ratio!r})", tol)
-    with mpmath.workdps(dps):
-        return +one, +err
+    return _rounded(one, err, dps)

@@ -12,11 +12,13 @@ rate; 1000 samples per step; 200 steps; forward KL (SFT on the new mode) at lear
 and 0.01, their on-policy variant (``chen-rl``, β = 0.1) at 0.01. Their overlaps are measured on
 the grid linspace(−8, 8, 500).
 
-The methods their paper does not run (``sdft``, ``tttd``, ``oapl``) run on the same problem,
-start and step conventions with their own defaults, except ``sdft`` and ``tttd`` at η = 0.01
-(their on-policy rate; symforget's choice): at their default η = 0.5 the learned new scale
-(0.7) makes plain steps unstable (the curvature of a Gaussian's scale is ~2/σ², and TTT-D's
-adaptive β grows as σn shrinks), and both runs leave the problem by hundreds of σ.
+The methods their paper does not run (``replay``, ``sdft``, ``tttd``, ``oapl``) run on the same
+problem, start and step conventions with their own defaults except the step size (symforget's
+choice): ``replay`` at their forward-KL rate 0.15 (it is SFT with old data mixed in), ``sdft``
+and ``tttd`` at their on-policy rate 0.01. At the default η = 0.5 the learned new scale (0.7)
+makes plain steps unstable (the curvature of a Gaussian's scale is ~2/σ², and TTT-D's adaptive
+β grows as σn shrinks): sdft and tttd leave the problem by hundreds of σ, replay's σn widens
+to 11 in three steps. ``oapl`` keeps its defaults (η is its interpolation fraction).
 """
 
 from __future__ import annotations
@@ -55,8 +57,8 @@ PRESETS: dict[str, Preset] = {
         summary="p = 0.75 N(-3,1) + 0.25 N(3.5,0.7^2); q0 = 0.75 N(-3.5,1) + 0.25 N(0.5,0.7^2); "
                 "raw w clipped to [1e-3, 1-1e-3], w/mu_old/sigma_old at 0.005x lr, scales "
                 "learned (floor 1e-3), batch 1000, 200 steps; sft eta 0.15 (their second: "
-                "0.01), chen-rl and rkl eta 0.01, beta 0.1; not in their paper: sdft and tttd "
-                "at eta 0.01, oapl at its defaults",
+                "0.01), chen-rl and rkl eta 0.01, beta 0.1; not in their paper: replay at eta "
+                "0.15, sdft and tttd at 0.01, oapl at its defaults",
         problem=dict(alpha=0.75, mu_old_star=-3.0, mu_new_star=3.5, sigma=1.0,
                      sigma_old_star=1.0, sigma_new_star=0.7, w0=0.75, mu_old0=-3.5,
                      mu_new0=0.5, s_old0=1.0, s_new0=0.7),
@@ -66,7 +68,7 @@ PRESETS: dict[str, Preset] = {
         run=dict(steps=200, batch=1000),
         method_params={"sft": {"eta": 0.15}, "rkl": {"eta": 0.01},
                        "chen-rl": {"eta": 0.01, "beta": 0.1},
-                       "sdft": {"eta": 0.01}, "tttd": {"eta": 0.01}},
+                       "replay": {"eta": 0.15}, "sdft": {"eta": 0.01}, "tttd": {"eta": 0.01}},
         grid=(-8.0, 8.0, 500),
         notes="their figure: python -m simulation.run --gain_thresholds 0.9,0.9,0.9 --save pdf "
               "(each panel at the first step with gain >= 0.9)",

@@ -401,3 +401,20 @@ def test_cli_compare_variants_under_the_preset(capsys):
     table = out.split("robustness:")[1]
     assert "preset/--set" in table and "teacher=anchored, A=p*" in table
     assert "lag=4" in table
+
+
+def test_logit_step_keeps_w_below_one_and_theory_does_not_stop_a_sampled_run():
+    """A huge weight gradient: the logit step clips u at 36, so w = expit(36) < 1 (at u = 600,
+    the old clip, w rounds to 1.0 and log(1 − w) fails). A sampled run whose exact direction
+    leaves the evaluators' domain records the theory as unavailable instead of stopping."""
+    st = Stepping()
+    new = st.step(np.array([0.5, 0.0, 1.0, 1.0, 1.0]), np.array([-1e300, 0, 0, 0, 0]), 1.0)
+    assert 0.5 < new[0] < 1.0
+    from symforget.training.runs import expected_direction
+
+    def boom() -> np.ndarray:
+        raise ArithmeticError("outside the domain")
+
+    assert np.all(np.isnan(expected_direction(boom, True)))
+    with pytest.raises(ArithmeticError):
+        expected_direction(boom, False)

@@ -376,7 +376,12 @@ def five_report(run: Any) -> str:
         lines.append(f"  largest mean old responsibility E_P[r_o] along the run: "
                      f"{law['max_mean_old_responsibility']:.2e}")
     mv = th.get("old_mean_move")
-    if mv:
+    if mv and mv["predicted_by_exact_force"] is None:
+        lines.append(f"theory: {mv.get('predicted_by', 'the exact expected force')} could not be "
+                     f"evaluated at {mv.get('unavailable_steps', '?')} steps of the run (it left "
+                     "the evaluators' domain); simulated old-mean move "
+                     f"{mv['simulated']:+.6f}")
+    elif mv:
         lines.append(f"theory: old-mean move predicted by "
                      f"{mv.get('predicted_by', 'the exact expected force')} along the "
                      f"run {mv['predicted_by_exact_force']:+.6f} vs simulated "

@@ -603,12 +603,16 @@ class FiveDirection:
     def __call__(self, state: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         th = np.asarray(state, dtype=np.float64)
         st_u = np.array([math.log(th[0]) - math.log1p(-th[0]), th[1], th[2], th[3], th[4]])
+        from ..training.runs import expected_direction
+
+        sampled = self.batch is not None
         if self.t % self.p["lag"] == 0:  # π_lag ← π_θ (at the start and every lag steps)
             self.lag_state = st_u.copy()
-            self.exact_target = self._target()
+            self.exact_target = expected_direction(self._target, sampled)
         self.t += 1
         assert self.exact_target is not None and self.lag_state is not None
-        exact = self._direction(th, st_u, self.exact_target)
+        target = self.exact_target
+        exact = expected_direction(lambda: self._direction(th, st_u, target), sampled)
         self.expected.append(exact)
         if self.batch is None:
             return exact

@@ -630,7 +630,11 @@ class FiveDirection:
         else:
             comps = anchored_teacher5(self.problem, self.teacher_state, lam=p["anchor_weight"],
                                       anchor=p["anchor"], weight_param=self.weight_param)
-        exact = five_kl_grad(th, comps, kl=p["kl"], jsd_beta=p["jsd_beta"])
+        from ..training.runs import expected_direction
+
+        exact = expected_direction(lambda: five_kl_grad(th, comps, kl=p["kl"],
+                                                        jsd_beta=p["jsd_beta"]),
+                                   self.batch is not None)
         self.expected.append(exact)
         if self.batch is None:
             return exact

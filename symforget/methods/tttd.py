@@ -641,12 +641,18 @@ class FiveDirection:
     def __call__(self, state: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         th = np.asarray(state, dtype=np.float64)
         p, m = self.p, self.problem.mu_new_star
-        b = adaptive_beta5(th, eps=p["kl_budget"], m=m) if p["kl_budget"] > 0.0 else p["beta"]
-        exact = self.exact(th, b)
-        self.expected.append(exact)
+        from ..training.runs import expected_direction
+
         if self.batch is None:
+            b = (adaptive_beta5(th, eps=p["kl_budget"], m=m) if p["kl_budget"] > 0.0
+                 else p["beta"])
+            exact = self.exact(th, b)
+            self.expected.append(exact)
             self.betas.append(float(b))
             return exact
+        self.expected.append(expected_direction(lambda: self.exact(
+            th, adaptive_beta5(th, eps=p["kl_budget"], m=m) if p["kl_budget"] > 0.0
+            else p["beta"]), True))
         g, bm, ns, n_old = five_batch_gradient(
             rng, th, self.batch, beta=p["beta"], eps=p["kl_budget"], gamma=p["kl_coef"], m=m,
             ref=self.ref, scale=p["objective"], group_size=p["group_size"])

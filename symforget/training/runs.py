@@ -28,13 +28,13 @@ from typing import Any, Protocol
 import numpy as np
 
 from .. import model
-from ..errors import ParameterError
+from ..errors import ParameterError, SymforgetError
 from . import estimators as E
 from . import measures as M
 from .stepping import Stepping, descend
 
 __all__ = ["SAMPLED", "ALLOWED", "choose_estimator", "run_five", "theory", "Direction",
-           "run_direction", "direction_estimator"]
+           "run_direction", "direction_estimator", "expected_direction"]
 
 #: the default sampled estimator of each five-parameter method (``exact`` when batch is None)
 SAMPLED: dict[str, str] = {"sft": "mc", "replay": "mc", "rkl": "score", "chen-rl": "chen"}
@@ -59,6 +59,19 @@ def choose_estimator(method: str, batch: int | None, estimator: str | None) -> s
     if estimator != "exact" and batch is None:
         raise ParameterError(f"estimator {estimator!r} draws samples: give a batch >= 1")
     return estimator
+
+
+def expected_direction(fn: Any, sampled: bool) -> np.ndarray:
+    """``fn()``, the exact expected direction at this step. In a sampled run it only feeds the
+    theory, so a state where it cannot be evaluated (a :class:`~symforget.errors.SymforgetError`
+    such as a PrecisionError of a diverged run, or an arithmetic error) records NaNs instead of
+    stopping the run; in an exact run the error propagates."""
+    if not sampled:
+        return np.asarray(fn(), dtype=np.float64)
+    try:
+        return np.asarray(fn(), dtype=np.float64)
+    except (SymforgetError, ArithmeticError, ValueError):
+        return np.full(5, np.nan)
 
 
 def direction_estimator(method: str, batch: int | None, estimator: str | None, sampled: str,
@@ -227,9 +240,14 @@ def run_direction(method: str, problem: Any, direction: Direction, *, steps: int
     report["at_gain_0.9"] = M.at_gain(states, problem.target, 0.9, grid)
     report["overlap_grid"] = list(M.DEFAULT_GRID if grid is None else grid)
     forces = np.asarray(direction.expected, dtype=np.float64).reshape(-1, 5)
-    pred = float(-direction.eta * st.multipliers[1] * forces[:, 1].sum())
     sim = float(states[-1, 1] - states[0, 1])
-    report["theory"] = {"old_mean_move": {
-        "predicted_by_exact_force": pred, "simulated": sim, "relative_gap": _gap(sim, pred),
-        "predicted_by": getattr(direction, "label", "the exact expected force")}}
+    missing = int(np.sum(~np.isfinite(forces[:, 1])))
+    pred = None if missing else float(-direction.eta * st.multipliers[1] * forces[:, 1].sum())
+    move: dict[str, Any] = {
+        "predicted_by_exact_force": pred, "simulated": sim,
+        "relative_gap": None if pred is None else _gap(sim, pred),
+        "predicted_by": getattr(direction, "label", "the exact expected force")}
+    if missing:
+        move["unavailable_steps"] = missing
+    report["theory"] = {"old_mean_move": move}
     return states, report

@@ -9,7 +9,8 @@ scales as σ themselves, not log σ) with step size η and multipliers :math:`m_
   ``clip`` a step leaving (0, 1) raises :class:`~symforget.errors.SymforgetError` (never a silent
   NaN);
 * ``weight_param="logit"``: :math:`u' = u - \eta m_w w(1-w)\hat g_w`, u = logit w, clipped to
-  ±600 so that w stays a positive double;
+  [−600, 36] so that w stays a positive double below 1 (expit(36) = 1 − 2.3e-16; at u ≥ 37 it
+  rounds to 1);
 * means: :math:`\mu' = \mu - \eta m_\mu \hat g_\mu`;
 * scales (``learn_scales=True``): :math:`\sigma' = \max(\sigma - \eta m_\sigma \hat g_\sigma,
   \text{scale\_floor})`; without ``scale_floor`` a scale reaching ≤ 0 raises. With
@@ -159,7 +160,7 @@ class Stepping:
         w = float(state[0])
         if self.weight_param == "logit":
             u = math.log(w / (1.0 - w)) - eta * m[0] * w * (1.0 - w) * g[0]
-            u = min(max(u, -600.0), 600.0)
+            u = min(max(u, -600.0), 36.0)
             new[0] = 1.0 / (1.0 + math.exp(-u))
         elif self.clip is not None:
             new[0] = min(max(new[0], self.clip[0]), self.clip[1])

@@ -418,3 +418,19 @@ def test_logit_step_keeps_w_below_one_and_theory_does_not_stop_a_sampled_run():
     assert np.all(np.isnan(expected_direction(boom, True)))
     with pytest.raises(ArithmeticError):
         expected_direction(boom, False)
+
+
+def test_oapl_stratified_batch_target_uses_task_scales():
+    """OAPL's weighted-MLE batch target at unequal task scales (σo* = 1.5, σn* = 0.5) estimates
+    the tilted state with the per-task rewards (checked against quad above): 20,000 draws per
+    behaviour land within 0.02 of it, while the one-σ reward's tilt is ≥ 0.2 away."""
+    pb = Problem(alpha=0.3, mu_old_star=0.0, mu_new_star=3.0, sigma_old_star=1.5,
+                 sigma_new_star=0.5)
+    st = np.array([logit(0.35), -0.4, 0.7, 2.2, 1.3])
+    exact = O.tilt_state(st, pb, tau=1.3, visibility=0.4)
+    est = O.batch_target(np.random.default_rng(11), st, pb, beta=1.3, visibility=0.4,
+                         batch=40_000, reward="quadratic")
+    assert np.max(np.abs(est - exact)) < 0.02, (est, exact)
+    wrong = O.tilt_state(st, Problem(alpha=0.3, mu_old_star=0.0, mu_new_star=3.0), tau=1.3,
+                         visibility=0.4)
+    assert np.max(np.abs(wrong - exact)) > 0.2

@@ -338,3 +338,38 @@ def test_default_boxes(cid):
     assert cert.ok, cert.summary()
     res = check_certificate(cert.to_json())
     assert res.ok, str(res)
+
+
+@pytest.mark.parametrize("c, delta", [(-0.85, 7.0), (0.0, 1.5), (-20.7, 40.0), (3.0, 200.0)])
+def test_sech_tail_encloses_the_tail_integral(c, delta):
+    """values._sech_tail (the closed-form tails beyond |u| = u0) contains a 60-digit mpmath
+    quadrature of ∫_{u0}^∞ e^{−(u+c)²/(2Δ²)} sech(u/2) du; dropping the alternation of the
+    sech series (a wrong sign) gives a ball that misses it."""
+    from flint import arb, ctx
+
+    from symforget.certified import values
+
+    with mpmath.workdps(60):  # the reference to ~55 digits; slack 1e-45 relative below
+        ref = mpmath.quad(lambda u: mpmath.exp(-(u + c) ** 2 / (2 * delta**2))
+                          * mpmath.sech(u / 2), [values._U0, values._U0 + 12,
+                                                 values._U0 + 40, mpmath.inf])
+        slack = abs(ref) * mpmath.mpf(10) ** -45
+    with ctx.workprec(200):
+        C, D, u0 = arb(c), arb(delta), arb(values._U0)  # floats are exact in Arb
+        ball = values._sech_tail(C, D, u0, 20)
+        with mpmath.workdps(60):  # parse the end points at 60 digits, not mpmath's default 15
+            lo, hi = (mpmath.mpf(x.str(55, radius=False)) for x in (ball.lower(), ball.upper()))
+            assert lo - slack <= ref <= hi + slack
+            assert hi - lo <= mpmath.mpf(10) ** -25 * max(abs(ref), mpmath.mpf(10) ** -40)
+        # mutant: all terms added (no (−1)^k) — must not contain the integral
+        half_pi, root2 = (arb.pi() / 2).sqrt(), arb(2).sqrt()
+        wrong = arb(0)
+        for k in range(20):
+            b = arb(2 * k + 1) / 2
+            wrong += (b * C + b * b * D * D / 2).exp() * D * half_pi * (
+                (u0 + C + b * D * D) / (D * root2)).erfc()
+        wrong = 2 * wrong
+        with mpmath.workdps(60):
+            wlo, whi = (mpmath.mpf(x.str(55, radius=False))
+                        for x in (wrong.lower(), wrong.upper()))
+            assert not wlo - 1e10 * slack <= ref <= whi + 1e10 * slack

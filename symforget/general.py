@@ -10,10 +10,9 @@ responsibility switches of every component pair are breakpoints).
 Coordinates: means are standardised to :math:`(m - c)/s` with c the midpoint of all means and
 s the smallest scale, scales to :math:`\sigma/s`; a gradient entry in a mean or a scale is
 divided by s on the way back (:mod:`symforget.numeric.frame`). Domain: the spread of the means at
-most
-1e4 smallest scales and the ratio of the largest to the smallest scale at most 1e4
-(``PrecisionError`` beyond). Accuracy: see README "Accuracy and domains" (measured against the
-independent 30-digit reference ``tests/reference_general.py``).
+most 1e4 smallest scales and the ratio of the largest to the smallest scale at most 1e4
+(``PrecisionError`` beyond). Accuracy: see docs/guide/precision.md, "Accuracy and domains"
+(measured against the independent 30-digit reference ``tests/reference_general.py``).
 """
 
 from __future__ import annotations

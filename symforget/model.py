@@ -190,8 +190,9 @@ def fkl_hessian(
     (with ``cov``: ``(..., 1 + 2d, 1 + 2d)``, :func:`symforget.multivariate.fkl_hessian`).
 
     **Domain and accuracy.** Means within 1e7σ of each other (``PrecisionError`` beyond, naming
-    the two means); relative error ≤ 1e-10 with a floor of 1e-3 of the largest entry (README
-    "Accuracy and domains"; tests/test_domain.py, tests/test_metamorphic.py).
+    the two means); relative error ≤ 1e-10 with a floor of 1e-3 of the largest entry
+    (docs/guide/precision.md, "Accuracy and domains"; tests/test_domain.py,
+    tests/test_metamorphic.py).
 
     Examples
     --------
@@ -226,8 +227,9 @@ def fkl_loss(
     r""":math:`\mathrm{KL}(P_{\rm train}\Vert q_\theta) = \mathbb E_P[\log P - \log q_\theta]`.
 
     **Domain and accuracy.** Means within 1e7σ of each other (``PrecisionError`` beyond, naming
-    the two means); relative error ≤ 1e-12 with a floor of 1e-3 of the largest entry (README
-    "Accuracy and domains"; tests/test_domain.py, tests/test_metamorphic.py).
+    the two means); relative error ≤ 1e-12 with a floor of 1e-3 of the largest entry
+    (docs/guide/precision.md, "Accuracy and domains"; tests/test_domain.py,
+    tests/test_metamorphic.py).
 
     Examples
     --------
@@ -265,8 +267,9 @@ def fkl_iw_grad(
     With ``cov``: :func:`symforget.multivariate.fkl_iw_grad`.
 
     **Domain and accuracy.** Means within 1e7σ of each other (``PrecisionError`` beyond, naming
-    the two means); relative error ≤ 1e-10 with a floor of 1e-3 of the largest entry (README
-    "Accuracy and domains"; tests/test_domain.py, tests/test_metamorphic.py).
+    the two means); relative error ≤ 1e-10 with a floor of 1e-3 of the largest entry
+    (docs/guide/precision.md, "Accuracy and domains"; tests/test_domain.py,
+    tests/test_metamorphic.py).
 
     Examples
     --------
@@ -298,8 +301,9 @@ def em_step(
     (with ``cov``: ``(..., 1 + 2d)``, :func:`symforget.multivariate.em_step`).
 
     **Domain and accuracy.** Means within 1e7σ of each other (``PrecisionError`` beyond, naming
-    the two means); relative error ≤ 1e-10 with a floor of 1e-3 of the largest entry (README
-    "Accuracy and domains"; tests/test_domain.py, tests/test_metamorphic.py).
+    the two means); relative error ≤ 1e-10 with a floor of 1e-3 of the largest entry
+    (docs/guide/precision.md, "Accuracy and domains"; tests/test_domain.py,
+    tests/test_metamorphic.py).
 
     Examples
     --------
@@ -380,8 +384,9 @@ def rkl_hessian(
     With ``cov``: ``(..., 1 + 2d, 1 + 2d)``, :func:`symforget.multivariate.rkl_hessian`.
 
     **Domain and accuracy.** Means within 1e7σ of each other (``PrecisionError`` beyond, naming
-    the two means); relative error ≤ 1e-10 with a floor of 1e-3 of the largest entry (README
-    "Accuracy and domains"; tests/test_domain.py, tests/test_metamorphic.py).
+    the two means); relative error ≤ 1e-10 with a floor of 1e-3 of the largest entry
+    (docs/guide/precision.md, "Accuracy and domains"; tests/test_domain.py,
+    tests/test_metamorphic.py).
 
     Examples
     --------
@@ -414,8 +419,9 @@ def rkl_loss(
     r""":math:`\mathrm{KL}(q_\theta\Vert p^*) = \mathbb E_{q_\theta}[\log(q_\theta/p^*)]`.
 
     **Domain and accuracy.** Means within 1e7σ of each other (``PrecisionError`` beyond, naming
-    the two means); relative error ≤ 1e-12 with a floor of 1e-3 of the largest entry (README
-    "Accuracy and domains"; tests/test_domain.py, tests/test_metamorphic.py).
+    the two means); relative error ≤ 1e-12 with a floor of 1e-3 of the largest entry
+    (docs/guide/precision.md, "Accuracy and domains"; tests/test_domain.py,
+    tests/test_metamorphic.py).
 
     Examples
     --------
@@ -445,8 +451,9 @@ def fisher_matrix(w: Any, mu_old: Any, mu_new: Any, *, sigma: Any = None,
     (:func:`symforget.multivariate.fisher_matrix`).
 
     **Domain and accuracy.** Means within 1e7σ of each other (``PrecisionError`` beyond, naming
-    the two means); relative error ≤ 1e-10 with a floor of 1e-3 of the largest entry (README
-    "Accuracy and domains"; tests/test_domain.py, tests/test_metamorphic.py).
+    the two means); relative error ≤ 1e-10 with a floor of 1e-3 of the largest entry
+    (docs/guide/precision.md, "Accuracy and domains"; tests/test_domain.py,
+    tests/test_metamorphic.py).
 
     Examples
     --------
@@ -480,8 +487,9 @@ def fisher(alpha: Any, delta: Any) -> np.ndarray:
     Equals :math:`\nabla^2 L_R(\theta^*)` (claim ``rkl.local_geometry``). Shape ``(..., 3, 3)``.
 
     **Domain and accuracy.** Means within 1e7σ of each other (``PrecisionError`` beyond, naming
-    the two means); relative error ≤ 1e-10 with a floor of 1e-3 of the largest entry (README
-    "Accuracy and domains"; tests/test_domain.py, tests/test_metamorphic.py).
+    the two means); relative error ≤ 1e-10 with a floor of 1e-3 of the largest entry
+    (docs/guide/precision.md, "Accuracy and domains"; tests/test_domain.py,
+    tests/test_metamorphic.py).
 
     Examples
     --------

@@ -130,8 +130,8 @@ def relations(ev: Evaluator) -> tuple[str, ...]:
     return base
 
 
-#: stated accuracy of every evaluator (README "Accuracy and domains"): an error of at most
-#: RTOL·max(|v|, FLOOR·‖v‖∞) + NATURAL·N, where N is the entry's natural scale (see
+#: stated accuracy of every evaluator (docs/guide/precision.md, "Accuracy and domains"): an
+#: error of at most RTOL·max(|v|, FLOOR·‖v‖∞) + NATURAL·N, where N is the entry's natural scale (see
 #: :func:`natural_scale`): relative accuracy for entries of normal size, and for entries that
 #: cancel to ~0 an absolute accuracy of a few ulps of the terms that cancel
 RTOL, FLOOR, NATURAL = 1e-10, 1e-3, 1e-14

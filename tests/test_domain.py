@@ -237,8 +237,8 @@ _EDGE_SPECS = {
 @pytest.mark.parametrize("name", list(_EDGE_SPECS))
 @pytest.mark.parametrize("spread", [1e3, 1e7])
 def test_accuracy_at_domain_edge(name: str, spread: float) -> None:
-    """README "Accuracy and domains": each evaluator against the 40-digit quadrature of its
-    unreduced spec at random standard-coordinate points of the given spread."""
+    """docs/guide/precision.md, "Accuracy and domains": each evaluator against the 40-digit
+    quadrature of its unreduced spec at random standard-coordinate points of the given spread."""
     spec_fn, kind, rtol = _EDGE_SPECS[name]
     rng = np.random.default_rng(int(spread) % 1000 + len(name))
     for _ in range(2):

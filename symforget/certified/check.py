@@ -14,7 +14,7 @@ asserts this on the source), and writes every margin out again from its formula.
 
 The margins (whitened units, Z ~ N(0,1), c = log(w/(1−w))):
 
-* ``rkl.drift_bc_bound``: 1 − E[sech((c − ΔZ)/2)] (m/bound; see the README).
+* ``rkl.drift_bc_bound``: 1 − E[sech((c − ΔZ)/2)] (m/bound; see docs/guide/workflows.md).
 * ``fkl.mass_forgetting``: H/(1+H), H = E[((L−1)/((1−w)+wL))²], L = exp(−Δ²/2 − ΔZ) (> 0).
 * ``rkl.weight_convergence``: ∫(φ(x) − φ(x−Δ))²/(wφ(x) + (1−w)φ(x−Δ)) dx (> 0).
 * ``rkl.local_geometry``: min_ij 1 − |E[K_ij(Δ/2+Z) sech((c−ΔZ)/2)]|/√(E K_ij²).

@@ -351,11 +351,16 @@ def prove(claim_id: str, box: Cell | None = None, mutant: str | None = None, *,
                        for cell in (*todo, *mids)]
         size = max(1, min(BATCH, -(-len(batch_cells) // 8)))
         chunks = [batch_cells[i:i + size] for i in range(0, len(batch_cells), size)]
-        if executor is None:
-            results = [evaluate_cells(claim_id, mutant, ch) for ch in chunks]
-        else:
-            futs = [executor.submit(evaluate_cells, claim_id, mutant, ch) for ch in chunks]
-            results = [f.result() for f in futs]
+        results = []
+        futs = None if executor is None else [
+            executor.submit(evaluate_cells, claim_id, mutant, ch) for ch in chunks]
+        for i, ch in enumerate(chunks):  # progress within a round too (rounds can be long)
+            results.append(evaluate_cells(claim_id, mutant, ch) if futs is None
+                           else futs[i].result())
+            if progress is not None and i + 1 < len(chunks):
+                so_far = sum(len(r) for r in results)
+                progress(len(done), len(todo), evaluations + so_far,
+                         time.perf_counter() - t0)
         margins = [m for r in results for m in r]
         evaluations += len(margins)
         cell_m, mid_m = margins[:len(todo)], margins[len(todo):]

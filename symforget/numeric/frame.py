@@ -31,7 +31,7 @@ from ..errors import PrecisionError
 __all__ = ["Frame", "standardize", "smallest_scale", "SPREAD_LIMIT", "SCALE_RATIO_LIMIT"]
 
 #: largest spread (max mean − min mean)/σ at which each evaluator family is accurate
-#: (see the module docstring and the README's "Accuracy and domains" table)
+#: (see the module docstring and the "Accuracy and domains" table of docs/guide/precision.md)
 SPREAD_LIMIT: dict[str, float] = {
     "grad": 1e8,  # reduced-form rkl_grad / fkl_grad (symforget.numeric.fastgrad)
     "quadrature": 1e7,  # kink-aware Gauss–Legendre: losses, Hessians, Fisher, EM, IW gradient

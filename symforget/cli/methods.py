@@ -381,15 +381,21 @@ def five_report(run: Any) -> str:
                      f"evaluated at {mv.get('unavailable_steps', '?')} steps of the run (it left "
                      "the evaluators' domain); simulated old-mean move "
                      f"{mv['simulated']:+.6f}")
+    elif mv and rep.get("estimator") == "exact":
+        # the run steps along this very force: a consistency check, not a prediction
+        lines.append(f"consistency (exact run, so the update is "
+                     f"{mv.get('predicted_by', 'the exact expected force')} itself): summed "
+                     f"along the run {mv['predicted_by_exact_force']:+.6f} vs simulated "
+                     f"{mv['simulated']:+.6f} (rel. gap {_fmt_gap(mv['relative_gap'])})")
     elif mv:
         lines.append(f"theory: old-mean move predicted by "
                      f"{mv.get('predicted_by', 'the exact expected force')} along the "
                      f"run {mv['predicted_by_exact_force']:+.6f} vs simulated "
                      f"{mv['simulated']:+.6f} (rel. gap {_fmt_gap(mv['relative_gap'])})")
-        if "predicted_by_exact_rkl_force" in mv:
-            lines.append(f"  exact reverse-KL misassignment force towards p* along the run: "
-                         f"{mv['predicted_by_exact_rkl_force']:+.6f} (rel. gap "
-                         f"{_fmt_gap(mv['relative_gap_rkl'])})")
+    if mv and "predicted_by_exact_rkl_force" in mv:
+        lines.append(f"theory: exact reverse-KL misassignment force towards p* along the run: "
+                     f"{mv['predicted_by_exact_rkl_force']:+.6f} (rel. gap "
+                     f"{_fmt_gap(mv['relative_gap_rkl'])})")
     return "\n".join(lines)
 
 

@@ -74,3 +74,47 @@ def test_ratio_validation() -> None:
         sf.bhattacharyya(1.0, ratio="2")
     with pytest.raises(sf.PrecisionError, match="1e-300"):
         sf.log_misassignment(0.5, 160.0, ratio=2.0)
+
+
+
+# the reflection identity behind the certificate of beyond.any_family for r < 1 (issue 16):
+# w φ_o r_n = (1−w) φ_n r_o pointwise, so m(w, Δ, r) = ((1−w)/w)·E_{φ_n}[r_o], and x → (Δ−x)/r
+# maps N(Δ, r²) to N(0, 1) and N(0, 1) to N(Δ/r, 1/r²): E_{φ_n}[r_o] = m(1−w, Δ/r, 1/r)
+REFLECTION_POINTS = [("3/10", "3", "1/2"), ("9/10", "15/2", "1/5"), ("1/20", "1", "4/5"),
+                     ("1/4", "0", "1/3"), ("1/2", "1/2", "1/3"), ("7/10", "20", "1/2"),
+                     ("999/1000", "2", "9/10")]
+
+
+def _m30(w, d, r):
+    v, err = precise.misassignment(w, d, dps=30, ratio=r)
+    assert err <= abs(v) * mpmath.mpf("1e-29")
+    return v
+
+
+def _bound(w, d, r):
+    w, d, r = (mpmath.mpf(v.numerator) / v.denominator for v in (w, d, r))
+    return mpmath.sqrt((1 - w) / w) / 2 * mpmath.sqrt(2 * r / (1 + r * r)) \
+        * mpmath.exp(-d * d / (4 * (1 + r * r)))
+
+
+@pytest.mark.parametrize(("w", "d", "r"), REFLECTION_POINTS)
+def test_any_family_reflection_identity(w: str, d: str, r: str) -> None:
+    """m(w, Δ, r) = ((1−w)/w)·m(1−w, Δ/r, 1/r) to 25 digits (30-digit precise values at exact
+    rational points), m/bound invariant; the variants without (1−w)/w, with Δ·r, or with r
+    kept are off by more than 10⁻³."""
+    from fractions import Fraction as F  # noqa: N817
+
+    w_, d_, r_ = F(w), F(d), F(r)
+    with mpmath.workdps(40):
+        lhs = _m30(w_, d_, r_)
+        image = _m30(1 - w_, d_ / r_, 1 / r_)
+        factor = mpmath.mpf((1 - w_).numerator) / (1 - w_).denominator \
+            * w_.denominator / w_.numerator
+        assert abs(lhs - factor * image) <= abs(lhs) * mpmath.mpf("1e-25")
+        assert abs(lhs / _bound(w_, d_, r_) - image / _bound(1 - w_, d_ / r_, 1 / r_)) \
+            <= abs(lhs / _bound(w_, d_, r_)) * mpmath.mpf("1e-25")
+        if w_ != F(1, 2):
+            assert abs(lhs - image) > abs(lhs) * mpmath.mpf("1e-3")
+        if d_ != 0:
+            assert abs(lhs - factor * _m30(1 - w_, d_ * r_, 1 / r_)) > abs(lhs) * 1e-3
+        assert abs(lhs - factor * _m30(1 - w_, d_ / r_, r_)) > abs(lhs) * 1e-3

@@ -19,6 +19,7 @@ scales or keeps them fixed). The evidence does not come from the code under test
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -434,3 +435,19 @@ def test_oapl_stratified_batch_target_uses_task_scales():
     wrong = O.tilt_state(st, Problem(alpha=0.3, mu_old_star=0.0, mu_new_star=3.0), tau=1.3,
                          visibility=0.4)
     assert np.max(np.abs(wrong - exact)) > 0.2
+
+
+def test_cli_compare_variants_keeps_going_past_a_failed_variant(capsys, tmp_path):
+    """TTT-Discover's fixed β = 2 variant overflows its leave-one-out advantages on Chen et
+    al.'s problem; the robustness table records it (and the JSON names the error) and the
+    other variants still run, instead of the whole comparison stopping with exit 2."""
+    out_json = tmp_path / "v.json"
+    rc, out, err = _cli(capsys, "compare", "--preset", "chen2025", "--variants", "--methods",
+                        "tttd", "--steps", "60", "--json", str(out_json))
+    assert rc == 0, err
+    assert "fixed beta=2 (kl_budget=0) failed: beta=2: leave-one-out advantages overflow" in out
+    assert "kl_coef=1" in out  # a variant after the failed one ran
+    rows = json.loads(out_json.read_text())["variants"]
+    failed = [r for r in rows if "error" in r]
+    assert [r["variant"] for r in failed] == ["fixed beta=2 (kl_budget=0)"]
+    assert all("old_mass" in r for r in rows if "error" not in r)

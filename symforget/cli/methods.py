@@ -592,7 +592,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     print(format_table(runs))
     payload = comparison_json(runs, steps=steps, seed=args.seed, batch=batch)
     if args.variants:
-        from ..methods import VARIANTS, compare_variants, format_variants, verdict
+        from ..methods import VARIANTS, FailedVariant, compare_variants, format_variants, verdict
 
         which = [n for n in names if n in VARIANTS]
         if not which:
@@ -606,10 +606,14 @@ def _cmd_compare(args: argparse.Namespace) -> int:
                 five=five))
         else:
             rows = _run_with_progress("variants", steps, lambda: compare_variants(
-                problem, steps=steps, seed=args.seed, batch=batch, methods=which))
+                problem, steps=steps, seed=args.seed, batch=batch, methods=which,
+                keep_going=True))
         print(format_variants(rows))
-        payload["variants"] = [{"variant": label, "old_mass": verdict(r)[0],
-                                "drift": verdict(r)[1], **r.as_dict()} for label, r in rows]
+        payload["variants"] = [
+            {"variant": label, "method": r.method, "error": r.error}
+            if isinstance(r, FailedVariant) else
+            {"variant": label, "old_mass": verdict(r)[0], "drift": verdict(r)[1],
+             **r.as_dict()} for label, r in rows]
     if args.json_path is not None and not _write_json(args.json_path, payload):
         return EXIT_USAGE
     if args.plot is not None and not _plot(args.plot, runs):
@@ -626,7 +630,7 @@ def _variants_from(problem: Any, *, steps: int, seed: int, batch: int | None,
     parameters from the preset and ``--set`` (label ``defaults``, or ``preset/--set`` when a
     base is given), then each named variant applied on top of that base, with the run's
     stepping and overlap grid."""
-    from ..methods import BATCH_VARIANTS, VARIANTS, get
+    from ..methods import BATCH_VARIANTS, VARIANTS, get, run_variant
 
     rows: list[tuple[str, Any]] = []
     for name in methods:
@@ -635,8 +639,8 @@ def _variants_from(problem: Any, *, steps: int, seed: int, batch: int | None,
                      mod.run(problem, steps=steps, seed=seed, batch=batch, **five, **start)))
         for label, over in VARIANTS.get(name, ()) + (BATCH_VARIANTS.get(name, ()) if batch
                                                      else ()):
-            rows.append((label, mod.run(problem, steps=steps, seed=seed, batch=batch, **five,
-                                        **{**start, **over})))
+            rows.append((label, run_variant(mod, name, True, problem, steps=steps, seed=seed,
+                                            batch=batch, **five, **{**start, **over})))
     return rows
 
 

@@ -17,17 +17,19 @@ import ast
 import importlib
 import importlib.util
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ParameterError
+from ..errors import ParameterError, SymforgetError
 
 if TYPE_CHECKING:
     from .base import MethodRun, Problem
 
 __all__ = ["NAMES", "DEFAULT_COMPARE", "FIVE_PARAMETER", "METHODS", "get", "declared_params",
-           "compare", "format_table", "comparison_json", "key_params", "VARIANTS",
-           "BATCH_VARIANTS", "compare_variants", "verdict", "format_variants"]
+           "FailedVariant", "run_variant", "compare", "format_table", "comparison_json",
+           "key_params", "VARIANTS", "BATCH_VARIANTS", "compare_variants", "verdict",
+           "format_variants"]
 
 #: every method name, in the order of the comparison table
 NAMES: tuple[str, ...] = ("sft", "rkl", "replay", "sdft", "tttd", "oapl", "chen-rl")
@@ -365,11 +367,30 @@ def verdict(run: MethodRun) -> tuple[str, str]:
     return mass, drift
 
 
+@dataclass(frozen=True)
+class FailedVariant:
+    """A variant run that stopped with an error (kept in the robustness table with its
+    reason, so one unstable variant does not hide the others).
+
+    Examples
+    --------
+    >>> FailedVariant("tttd", "beta=2: leave-one-out advantages overflow").method
+    'tttd'
+    """
+
+    method: str
+    error: str
+
+
 def compare_variants(problem: Problem, *, steps: int, seed: int = 0, batch: int | None = None,
-                     methods: Sequence[str] = ("sdft", "tttd", "oapl")
-                     ) -> list[tuple[str, MethodRun]]:
+                     methods: Sequence[str] = ("sdft", "tttd", "oapl"),
+                     keep_going: bool = False
+                     ) -> list[tuple[str, MethodRun | FailedVariant]]:
     """For each method: its run at the faithful defaults (label ``defaults``), then one run per
     named variant in :data:`VARIANTS` (and :data:`BATCH_VARIANTS` with finite batches).
+    ``keep_going=True``: a variant that stops with a :class:`~symforget.errors.SymforgetError`
+    is recorded as a :class:`FailedVariant` and the others still run (the defaults run must
+    succeed).
 
     Examples
     --------
@@ -390,8 +411,31 @@ def compare_variants(problem: Problem, *, steps: int, seed: int = 0, batch: int 
         out.append(("defaults", mod.run(problem, steps=steps, seed=seed, batch=batch)))
         extra = VARIANTS.get(name, ()) + (BATCH_VARIANTS.get(name, ()) if batch else ())
         for label, over in extra:
-            out.append((label, mod.run(problem, steps=steps, seed=seed, batch=batch, **over)))
+            out.append((label, run_variant(mod, name, keep_going, problem, steps=steps,
+                                           seed=seed, batch=batch, **over)))
     return out
+
+
+def run_variant(mod: ModuleType, name: str, keep_going: bool, problem: Problem,
+                **kwargs: Any) -> MethodRun | FailedVariant:
+    """``mod.run(problem, **kwargs)``; with ``keep_going`` a SymforgetError becomes a
+    :class:`FailedVariant` (the one-line reason) instead of stopping the comparison.
+
+    Examples
+    --------
+    A refused parameter is recorded, not raised, with ``keep_going``:
+
+    >>> from symforget.methods import get, run_variant
+    >>> from symforget.methods.base import Problem
+    >>> r = run_variant(get("tttd"), "tttd", True, Problem(), steps=5, group_size=0)
+    >>> type(r).__name__, "group_size" in r.error
+    ('FailedVariant', True)"""
+    try:
+        return mod.run(problem, **kwargs)
+    except SymforgetError as exc:
+        if not keep_going:
+            raise
+        return FailedVariant(name, str(exc))
 
 
 def format_variants(rows: Sequence[tuple[str, MethodRun]]) -> str:
@@ -416,7 +460,12 @@ def format_variants(rows: Sequence[tuple[str, MethodRun]]) -> str:
         return "(no runs)"
     table = [("method", "variant", "final w", "max old drift", "new error", "old mass",
               "drift", "starved")]
+    failed: list[str] = []
     for label, r in rows:
+        if isinstance(r, FailedVariant):
+            table.append((r.method, label, "failed", "-", "-", "-", "-", "-"))
+            failed.append(f"{r.method} {label} failed: {r.error}")
+            continue
         s = r.summary()
         mass, drift = verdict(r)
         starved = r.extra.get("starved_group_fraction",
@@ -436,4 +485,5 @@ def format_variants(rows: Sequence[tuple[str, MethodRun]]) -> str:
                  f"small: max |mu_o - mu_o*| < {_DRIFT_SMALL:g} sigma (also counts a "
                  "component that has lost its mass); starved: fraction of batches (tttd: of "
                  "groups) without an old-component draw")
+    lines.extend(failed)
     return "\n".join(lines)

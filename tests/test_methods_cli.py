@@ -47,8 +47,8 @@ def test_registry_package_imports_only_stdlib() -> None:
     tops = [n for n in ast.parse(src).body if isinstance(n, ast.Import | ast.ImportFrom)]
     mods = [a.name for n in tops if isinstance(n, ast.Import) for a in n.names]
     mods += [n.module for n in tops if isinstance(n, ast.ImportFrom) and not n.level]
-    assert all(m.split(".")[0] in ("__future__", "ast", "importlib", "collections", "dataclasses", "types",
-                                   "typing") for m in mods), mods
+    assert all(m.split(".")[0] in ("__future__", "ast", "importlib", "collections", "dataclasses",
+                                   "types", "typing") for m in mods), mods
 
 
 @pytest.mark.parametrize("name", NAMES)

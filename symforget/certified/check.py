@@ -287,26 +287,80 @@ def _geometry(cell: dict[str, tuple[Fraction, Fraction]]) -> arb:
     return out
 
 
-def _any_family(cell: dict[str, tuple[Fraction, Fraction]]) -> arb:
-    # 1 − E_{X∼N(μ,s²)}[sech(ℓ(X)/2)], ℓ = log(wφ(x)/((1−w)φ((x−Δ)/r)/r)), X = μ + sZ
+def _hull(*xs: arb) -> arb:
+    out = xs[0]
+    for x in xs[1:]:
+        out = out.union(x)
+    return out
+
+
+def _times(a: arb, b: arb) -> arb:
+    """Interval product from the corners."""
+    a0, a1, b0, b1 = arb(a.lower()), arb(a.upper()), arb(b.lower()), arb(b.upper())
+    return _hull(a0 * b0, a0 * b1, a1 * b0, a1 * b1)
+
+
+def _any_family_direct(cell: dict[str, tuple[Fraction, Fraction]]) -> arb:
+    r"""E_{X∼N(μ,s²)}[sech(ℓ(X)/2)] over a cell, μ = Δ/(1+r²), s² = 2r²/(1+r²), ℓ the
+    log-odds log(wφ(x)/((1−w)φ((x−Δ)/r)/r)) = c + log r − x²/2 + (x − Δ)²/(2r²).
+
+    With t = r² and x = μ + sZ, ℓ = k0 + k1 Z + k2 Z² where (expanding and collecting; the
+    Δ²/(2t) terms cancel exactly): k2 = 2/(1+t) − 1, k1 = −2√2·Δ·√t/(1+t)^{3/2},
+    k0 = c + ½ log t + (Δ²/2)(t − 1)/(1+t)². Monotone pieces: k2 decreasing in t;
+    √t/(1+t)^{3/2} has derivative ∝ (1 − 2t) (maximum at t = ½, value (2/3)^{3/2}/√2);
+    (t−1)/(1+t)² has derivative ∝ (3 − t) (maximum 1/8 at t = 3)."""
     c = _logit(*cell["w"])
-    d = _iv(*cell["delta"])
-    r = _iv(*cell["r"])
-    q = 1 / (r * r)
-    s = (2 * r * r / (1 + r * r)).sqrt()  # s² = 2r²/(1+r²)
-    mu = d / (1 + r * r)
-    # ℓ(x) = c + log r − x²/2 + q(x − Δ)²/2, expanded in Z around x = μ
-    k2 = (q - 1) / 2 * s * s
-    k1 = ((q - 1) * mu - q * d) * s
-    k0 = c + r.log() + (q - 1) / 2 * mu * mu - q * d * mu + q * d * d / 2
+    d0, d1 = cell["delta"]
+    r0, r1 = cell["r"]
+    t0, t1 = _b(r0 * r0), _b(r1 * r1)
+    k2 = (2 / (1 + t1) - 1).union(2 / (1 + t0) - 1)
+    f = _hull(t0.sqrt() / ((1 + t0) * (1 + t0).sqrt()),
+              t1.sqrt() / ((1 + t1) * (1 + t1).sqrt()))
+    if r0 * r0 <= Fraction(1, 2) <= r1 * r1:
+        f = f.union((arb(2) / 3) ** 3 .sqrt() / arb(2).sqrt())
+    g = _hull((t0 - 1) / (1 + t0) ** 2, (t1 - 1) / (1 + t1) ** 2)
+    if r0 * r0 <= 3 <= r1 * r1:
+        g = g.union(arb(1) / 8)
+    d = _iv(d0, d1)
+    k1 = -2 * arb(2).sqrt() * _times(d, f)
+    k0 = c + _hull(t0.log(), t1.log()) / 2 + _times(_iv(d0 * d0, d1 * d1), g) / 2
     T = 8
-    Z, P = _normal_probs(T, 32 * max(2, int(float(d.upper())) + 1))
+    slope = float(k1.abs_upper() + 6 * k2.abs_upper())  # ~ |dℓ/dZ| where the mass is
+    Z, P = _normal_probs(T, 40 * max(2, math.ceil(slope) + 1))
     acc = _Acc()
     for J, p in zip(Z, P, strict=True):
         J2 = (arb(J.abs_lower()) ** 2).union(arb(J.abs_upper()) ** 2)
-        acc += p * _sech_on((k0 + k1 * J + k2 * J2) / 2)
+        acc += p * _sech_on((k0 + _times(k1, J) + _times(k2, J2)) / 2)
     acc += arb(0).union((arb(T) / arb(2).sqrt()).erfc())
-    return 1 - acc.get()
+    return acc.get()
+
+
+def _any_family(cell: dict[str, tuple[Fraction, Fraction]]) -> arb:
+    r"""1 − m/bound, m/bound = E_{X∼N(μ,s²)}[sech(ℓ(X)/2)] (see :func:`_any_family_direct`).
+
+    For r ≤ 1 on the reflected box: (1−w)φ_n·(wφ_o/q) = wφ_o·((1−w)φ_n/q) pointwise, so
+    m(w, Δ, r) = E_{φ_o}[(1−w)φ_n/q] = ((1−w)/w)·E_{φ_n}[wφ_o/q]; putting x = Δ − r·y turns
+    φ_n(x)dx into the N(0, 1) measure in y and φ_o(x) into the density of N(Δ/r, 1/r²) in y
+    (times the Jacobian, which cancels in the ratio), so E_{φ_n}[wφ_o/q] = m(1−w, Δ/r, 1/r);
+    the bound ½√((1−w)/w)·√(2r/(1+r²))·e^{−Δ²/(4(1+r²))} picks up the same factor (1−w)/w
+    under (w, Δ, r) → (1−w, Δ/r, 1/r). So m/bound at (w, Δ, r) equals m/bound at the image,
+    which lies in w ∈ [1 − w1, 1 − w0], Δ ∈ [Δ0/r1, Δ1/r0], r ∈ [1/r1, 1/r0]. A cell with
+    r0 < 1 < r1 is the union of its parts r ≤ 1 and r ≥ 1."""
+    r0, r1 = cell["r"]
+    if r0 < 1 < r1:
+        parts = [{**cell, "r": (r0, Fraction(1))}, {**cell, "r": (Fraction(1), r1)}]
+    else:
+        parts = [cell]
+    out = None
+    for part in parts:
+        (w0, w1), (d0, d1), (q0, q1) = part["w"], part["delta"], part["r"]
+        if q1 <= 1:
+            part = {"w": (1 - w1, 1 - w0), "delta": (d0 / q1, d1 / q0),
+                    "r": (1 / q1, 1 / q0)}
+        v = _any_family_direct(part)
+        out = v if out is None else out.union(v)
+    assert out is not None
+    return 1 - out
 
 
 _MARGIN = {"rkl.drift_bc_bound": _drift, "fkl.mass_forgetting": _fkl,

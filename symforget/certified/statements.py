@@ -617,6 +617,86 @@ def _bc_ratio(D: arb, Rr: arb, variant: dict[str, Any]) -> arb:
     return (D * D / (4 * (1 + Rr)) - D * D / (4 * (1 + Rr * Rr))).exp()
 
 
+def _corners_mul(a: arb, b: arb) -> arb:
+    """The product of two intervals from its four corner products (exact interval product;
+    Arb's mid-radius product of wide balls is looser)."""
+    al, ah, bl, bh = (arb(x) for x in (a.lower(), a.upper(), b.lower(), b.upper()))
+    out = al * bl
+    for v in (al * bh, ah * bl, ah * bh):
+        out = out.union(v)
+    return out
+
+
+#: panels per unit of the slope |α1| of ℓ in Z (at least 64 panels of [−8, 8])
+ANY_FAMILY_PANELS = 32
+
+
+def _any_family_R(C: arb, D: arb, Rr: arb) -> arb:
+    r"""Enclosure of m/bound = E_Z[sech(ℓ/2)], ℓ = α0 + α1 Z + α2 Z², over the balls C
+    (= logit w), D (= Δ ≥ 0), Rr (= r > 0); see :func:`any_family_margin`.
+
+    The coefficients in closed form (t = r²; X = μ + sZ in ℓ(X) = c + log r + AX² + BX +
+    Δ²/(2r²), A = (1/r² − 1)/2, B = −Δ/r², μ = Δ/(1+t), s² = 2t/(1+t)):
+
+    .. math:: α_2 = rac{1-t}{1+t},\quad α_1 = -2\sqrt2\,Δ\,rac{r}{(1+t)^{3/2}},\quad
+              α_0 = c + \log r + rac{Δ^2}{2}\,rac{t-1}{(1+t)^2}
+
+    (the terms ±Δ²/(2r²) of the expanded α0 cancel exactly; enclosed term by term they would
+    not). Each factor is enclosed from its monotone pieces: α2 decreases in t;
+    r/(1+t)^{3/2} increases for t < ½ and decreases after (maximum at t = ½);
+    (t−1)/(1+t)² increases for t < 3 and decreases after (maximum 1/8 at t = 3); products of
+    intervals from their corners.
+    """
+    tl, th = arb(Rr.lower()) ** 2, arb(Rr.upper()) ** 2
+    rl, rh = arb(Rr.lower()), arb(Rr.upper())
+    a2 = ((1 - th) / (1 + th)).union((1 - tl) / (1 + tl))
+    g1 = (rl / (1 + tl) ** arb(1.5)).union(rh / (1 + th) ** arb(1.5))
+    if not (th < arb(0.5) or tl > arb(0.5)):  # the maximum at t = ½ may lie in [tl, th]
+        g1 = g1.union(arb(0.5).sqrt() / arb(1.5) ** arb(1.5))
+    g0 = ((tl - 1) / (1 + tl) ** 2).union((th - 1) / (1 + th) ** 2)
+    if not (th < 3 or tl > 3):
+        g0 = g0.union(arb(1) / 8)
+    dl, dh = arb(D.lower()), arb(D.upper())
+    D2 = (dl * dl).union(dh * dh)
+    a1 = -2 * arb(2).sqrt() * _corners_mul(dl.union(dh), g1)
+    a0 = C + rl.log().union(rh.log()) + _corners_mul(D2, g0) / 2
+    T = 8
+    n = ANY_FAMILY_PANELS * max(2, int(float(a1.abs_upper() + 6 * a2.abs_upper())) + 1)
+
+    def h(J: arb) -> arb:
+        jl, jh = arb(J.abs_lower()), arb(J.abs_upper())
+        J2 = (jl * jl).union(jh * jh)
+        return sech_range((a0 + _corners_mul(a1, J) + _corners_mul(a2, J2)) / 2)
+
+    return gauss_expect(h, arb(0).union(normal_tail(arb(T))), T, n)
+
+
+def reflect_cell(cell: Cell) -> Cell:
+    r"""The box containing the image of a cell with r ≤ 1 under the exact symmetry
+    (w, Δ, r) → (1 − w, Δ/r, 1/r) of m/bound (see :func:`any_family_margin`): w' ∈ [1 − w_hi,
+    1 − w_lo], Δ' ∈ [Δ_lo/r_hi, Δ_hi/r_lo], r' ∈ [1/r_hi, 1/r_lo] (exact rationals; each
+    coordinate of the image is monotone in one coordinate of the cell, Δ' = Δ/r increasing in
+    Δ and decreasing in r, so the image lies in this box)."""
+    (wl, wh), (dl, dh), (rl, rh) = cell["w"], cell["delta"], cell["r"]
+    if not 0 < rl <= rh <= 1:
+        raise ValueError(f"reflect_cell needs 0 < r_lo ≤ r_hi ≤ 1, got [{rl}, {rh}]")
+    return {"w": (1 - wh, 1 - wl), "delta": (dl / rh, dh / rl), "r": (1 / rh, 1 / rl)}
+
+
+def _any_family_ratio(cell: Cell) -> arb:
+    """Enclosure of m/bound (the true bound) over a cell: directly for r ≥ 1, on the reflected
+    box for r ≤ 1, and the union of both halves for a cell straddling r = 1."""
+    rl, rh = cell["r"]
+    if rl < 1 < rh:
+        lo = {**cell, "r": (rl, F(1))}
+        hi = {**cell, "r": (F(1), rh)}
+        return _any_family_ratio(lo).union(_any_family_ratio(hi))
+    if rh <= 1:
+        cell = reflect_cell(cell)
+    return _any_family_R(_logit_ball(*cell["w"]), interval(*cell["delta"]),
+                         interval(*cell["r"]))
+
+
 def any_family_margin(cell: Cell, variant: dict[str, Any]) -> arb:
     r"""Margin of ``beyond.any_family``: 1 − m(w, Δ, r)/(½√((1−w)/w)·BC(Δ, r)).
 
@@ -627,28 +707,25 @@ def any_family_margin(cell: Cell, variant: dict[str, Any]) -> arb:
     ℓ = α0 + α1 Z + α2 Z² (coefficients enclosed over the cell). Rigorous: Gaussian panel sums
     (Arb erfc probabilities) of the enclosed range of sech(ℓ/2) (even, decreasing in |ℓ|) over
     panel × cell, plus the tail [0, P(|Z| > T)] (sech ≤ 1); for a stated BC the ratio is
-    multiplied by BC_true/BC_stated, for a stated prefactor p by 1/(2p).
+    multiplied by BC_true/BC_stated (on the cell itself), for a stated prefactor p by 1/(2p).
+
+    r < 1 through an exact symmetry (for r < 1 the terms Δ²/(2r²) of α0 cancel badly on a
+    cell and direct branch and bound does not close). Pointwise w φ_o r_n = (1−w) φ_n r_o
+    (both are wφ_o(1−w)φ_n/q, r_o, r_n the responsibilities, q the mixture), so
+    m(w, Δ, r) = E_{φ_o}[r_n] = ((1−w)/w)·E_{φ_n}[r_o]; the substitution x = Δ − r y
+    (reflection and rescaling) maps N(Δ, r²) to N(0, 1) and N(0, 1) to N(Δ/r, 1/r²) and leaves
+    the responsibilities' values unchanged (with the weights swapped), so
+    E_{φ_n}[r_o] = m(1 − w, Δ/r, 1/r). The stated bound transforms with the same factor:
+    √(2r'/(1+r'²)) = √(2r/(1+r²)), Δ'²/(1+r'²) = Δ²/(1+r²), ((1−w)/w)·√(w/(1−w)) =
+    √((1−w)/w). Hence m/bound(w, Δ, r) = m/bound(1 − w, Δ/r, 1/r) exactly (an identity, no
+    approximation; checked to 25 digits in ``tests/test_beyond.py``), and the enclosure of
+    m/bound over the box :func:`reflect_cell` (which contains the cell's image, r' ≥ 1)
+    encloses m/bound over the cell. A cell straddling r = 1 is enclosed as the union of its
+    two halves r ≤ 1 and r ≥ 1.
     """
-    C = _logit_ball(*cell["w"])
+    R = _any_family_ratio(cell)
     D = interval(*cell["delta"])
     Rr = interval(*cell["r"])
-    r2 = Rr * Rr
-    A = (1 / r2 - 1) / 2
-    B = -D / r2
-    s = (2 * r2 / (1 + r2)).sqrt()
-    mu = D / (1 + r2)
-    a2 = A * s * s
-    a1 = (2 * A * mu + B) * s
-    a0 = C + Rr.log() + A * mu * mu + B * mu + D * D / (2 * r2)
-    T = 8
-    n = 32 * max(2, int(float(D.upper())) + 1)
-
-    def h(J: arb) -> arb:
-        jl, jh = arb(J.abs_lower()), arb(J.abs_upper())
-        J2 = (jl * jl).union(jh * jh)
-        return sech_range((a0 + a1 * J + a2 * J2) / 2)
-
-    R = gauss_expect(h, arb(0).union(normal_tail(arb(T))), T, n)
     return 1 - R * _bc_ratio(D, Rr, variant) / (2 * rational(variant["prefactor"]))
 
 

@@ -332,9 +332,11 @@ def test_cli_prove_check_and_exit_codes(capsys, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("cid", sorted(CERTIFIABLE))
-def test_default_boxes(cid):
-    cert = prove(cid)
+@pytest.mark.parametrize("cid,i", [(c, i) for c in sorted(CERTIFIABLE)
+                                   for i in range(len(CERTIFIABLE[c].boxes()))])
+def test_default_boxes(cid, i):
+    """Every default box and every further box (``more_boxes``: beyond.any_family's r < 1)."""
+    cert = prove(cid, CERTIFIABLE[cid].boxes()[i])
     assert cert.ok, cert.summary()
     res = check_certificate(cert.to_json())
     assert res.ok, str(res)
@@ -373,3 +375,101 @@ def test_sech_tail_encloses_the_tail_integral(c, delta):
             wlo, whi = (mpmath.mpf(x.str(55, radius=False))
                         for x in (wrong.lower(), wrong.upper()))
             assert not wlo - 1e10 * slack <= ref <= whi + 1e10 * slack
+
+
+# --------------------------------------------------------------------------- any_family, r < 1
+
+#: a box entirely r < 1 (every cell enclosed on its reflected image)
+BELOW_ONE = {"w": (F("0.000001"), F("0.999999")), "delta": (F(0), F(4)),
+             "r": (F("0.25"), F("0.8"))}
+
+
+def _mp_m(w, d, r):
+    with mpmath.workdps(30):
+        w, d, r = (mpmath.mpf(v.numerator) / v.denominator for v in (w, d, r))
+        return mpmath.quad(lambda x: _mp_normal(x) * (1 - w) * mpmath.npdf(x, d, r)
+                           / (w * _mp_normal(x) + (1 - w) * mpmath.npdf(x, d, r)),
+                           [-mpmath.inf, -5, 0, d / 2, d, 2 * d + 5, mpmath.inf])
+
+
+def test_any_family_below_one_certifies_and_checks():
+    cert = prove("beyond.any_family", BELOW_ONE)
+    assert cert.ok, cert.summary()
+    rec = cert.to_json()
+    assert all(F(c["hi"]["r"]) < 1 for c in rec["cells"])
+    res = check_certificate(rec)
+    assert res.ok, str(res)
+    # a tampered margin of a reflected cell is caught
+    bad = copy.deepcopy(rec)
+    bad["cells"][0]["margin"] = [-1.0, -0.5]
+    assert not check_certificate(bad).ok
+
+
+def test_any_family_box_straddling_one_away_from_the_attainment_point():
+    box = {"w": (F("0.3"), F("0.7")), "delta": (F("1/2"), F(3)), "r": (F("0.8"), F("1.25"))}
+    cert = prove("beyond.any_family", box)
+    assert cert.ok, cert.summary()
+    assert check_certificate(cert.to_json()).ok
+    # with (½, 0, 1) inside: no local argument, never certified (here: the budget runs out)
+    box["delta"] = (F(0), F(3))
+    cert = prove("beyond.any_family", box, max_cells=200)
+    assert cert.status == "undecided"
+    (loc,) = cert.local
+    assert loc.name == "attainment_point" and not loc.ok and "(½, 0, 1)" in loc.detail
+
+
+@pytest.mark.parametrize("mutant", ["bc_exponent_doubled", "prefactor_quarter"])
+def test_any_family_mutants_refuted_below_one(mutant):
+    """On a box entirely r < 1 the mutants are refuted by a counterexample enclosed on the
+    reflected image; the counterexample is one by an independent mpmath quadrature."""
+    cert = prove("beyond.any_family", {**BELOW_ONE, "delta": (F(0), F(20))}, mutant=mutant)
+    assert cert.status == "refuted", cert.summary()
+    ce = cert.counterexample
+    assert ce["margin"][1] < 0 and F(ce["where"]["r"][1]) < 1
+    w, d, r = (F(ce["where"][k][0]) for k in ("w", "delta", "r"))
+    with mpmath.workdps(30):
+        wm, dm, rm = (mpmath.mpf(v.numerator) / v.denominator for v in (w, d, r))
+        bc = mpmath.sqrt(2 * rm / (1 + rm * rm)) * mpmath.exp(
+            -dm * dm / ((2 if mutant == "bc_exponent_doubled" else 4) * (1 + rm * rm)))
+        p = mpmath.mpf(1) / 4 if mutant == "prefactor_quarter" else mpmath.mpf(1) / 2
+        assert _mp_m(w, d, r) > p * mpmath.sqrt((1 - wm) / wm) * bc
+
+
+def test_any_family_ratio_unsquared_is_true_below_one():
+    """e^{−Δ²/(4(1+r))} ≥ e^{−Δ²/(4(1+r²))} for r ≤ 1: that mutant states a weaker bound there
+    (it is refuted on r > 1), so on r < 1 it must not be refuted; it certifies."""
+    box = {"w": (F("0.01"), F("0.99")), "delta": (F(0), F(3)), "r": (F("0.5"), F("0.9"))}
+    cert = prove("beyond.any_family", box, mutant="bc_ratio_unsquared")
+    assert cert.status == "certified", cert.summary()
+
+
+def test_any_family_reflected_and_direct_enclosures_agree():
+    """On small cells with r < 1 the enclosure on the reflected box (the prover's) overlaps
+    the direct closed-form enclosure on the cell itself and the checker's; the wrong mapping
+    Δ' = Δ·r gives an enclosure disjoint from the direct one at some cell."""
+    from flint import ctx
+
+    from symforget.certified import statements as st
+
+    v = st.get("beyond.any_family").variant(None)
+    rng = random.Random(7)
+    disjoint = 0
+    with ctx.workprec(64):
+        for _ in range(40):
+            w = F(rng.randint(1, 999), 1000)
+            d = F(rng.randint(0, 120), 10)
+            r = F(rng.randint(20, 95), 100)
+            cell = {"w": (w, w + F(1, 1000)), "delta": (d, d + F(1, 100)),
+                    "r": (r, r + F(1, 1000))}
+            refl = st.any_family_margin(cell, v)
+            direct = 1 - st._any_family_R(st._logit_ball(*cell["w"]),
+                                          st.interval(*cell["delta"]), st.interval(*cell["r"]))
+            assert refl.overlaps(direct), (cell, refl, direct)
+            assert refl.overlaps(check_mod._any_family(cell)), cell
+            wrong = {"w": (1 - cell["w"][1], 1 - cell["w"][0]),
+                     "delta": (d * r, (d + F(1, 100)) * (r + F(1, 1000))),
+                     "r": (1 / (r + F(1, 1000)), 1 / r)}
+            bad = 1 - st._any_family_R(st._logit_ball(*wrong["w"]),
+                                       st.interval(*wrong["delta"]), st.interval(*wrong["r"]))
+            disjoint += not bad.overlaps(direct)
+    assert disjoint >= 10

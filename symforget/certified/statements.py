@@ -23,6 +23,7 @@ from flint import arb
 
 from .enclose import (
     Cell,
+    exp_range,
     gauss_bounds,
     gauss_expect,
     interval,
@@ -95,6 +96,14 @@ class Certifiable:
     #: mutants of the claims registry that are dynamics statements refuted only by an exact
     #: identity (documented here, not by an enclosure)
     notes: dict[str, str] = field(default_factory=dict)
+    #: further boxes certified separately (``prove(id, box)``, ``--box``): parts of the claim
+    #: that one product box with the default one cannot hold (e.g. both sides of an
+    #: attainment point that has no local argument); given as overrides of the default box
+    more_boxes: tuple[dict[str, tuple[Fraction, Fraction]], ...] = ()
+
+    def boxes(self) -> list[Cell]:
+        """The default box and the :attr:`more_boxes`, each a full box."""
+        return [self.default_box()] + [{**self.default_box(), **b} for b in self.more_boxes]
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -613,8 +622,11 @@ def _bc_ratio(D: arb, Rr: arb, variant: dict[str, Any]) -> arb:
         return arb(1)
     if kind == "exponent_doubled":  # e^{−Δ²/(2(1+r²))}
         return (D * D / (4 * (1 + Rr * Rr))).exp()
-    # "ratio_unsquared": e^{−Δ²/(4(1+r))}
-    return (D * D / (4 * (1 + Rr)) - D * D / (4 * (1 + Rr * Rr))).exp()
+    # "ratio_unsquared": e^{−Δ²/(4(1+r))}; the exponent difference in closed form,
+    # Δ²/(4(1+r)) − Δ²/(4(1+r²)) = Δ² r(r − 1)/(4(1+r)(1+r²)) (no cancellation on a cell)
+    dl, dh = arb(D.lower()), arb(D.upper())
+    return exp_range(_corners_mul((dl * dl).union(dh * dh),
+                                  Rr * (Rr - 1) / (4 * (1 + Rr) * (1 + Rr * Rr))))
 
 
 def _corners_mul(a: arb, b: arb) -> arb:
@@ -709,19 +721,23 @@ def any_family_margin(cell: Cell, variant: dict[str, Any]) -> arb:
     panel × cell, plus the tail [0, P(|Z| > T)] (sech ≤ 1); for a stated BC the ratio is
     multiplied by BC_true/BC_stated (on the cell itself), for a stated prefactor p by 1/(2p).
 
-    r < 1 through an exact symmetry (for r < 1 the terms Δ²/(2r²) of α0 cancel badly on a
-    cell and direct branch and bound does not close). Pointwise w φ_o r_n = (1−w) φ_n r_o
-    (both are wφ_o(1−w)φ_n/q, r_o, r_n the responsibilities, q the mixture), so
-    m(w, Δ, r) = E_{φ_o}[r_n] = ((1−w)/w)·E_{φ_n}[r_o]; the substitution x = Δ − r y
-    (reflection and rescaling) maps N(Δ, r²) to N(0, 1) and N(0, 1) to N(Δ/r, 1/r²) and leaves
-    the responsibilities' values unchanged (with the weights swapped), so
-    E_{φ_n}[r_o] = m(1 − w, Δ/r, 1/r). The stated bound transforms with the same factor:
-    √(2r'/(1+r'²)) = √(2r/(1+r²)), Δ'²/(1+r'²) = Δ²/(1+r²), ((1−w)/w)·√(w/(1−w)) =
-    √((1−w)/w). Hence m/bound(w, Δ, r) = m/bound(1 − w, Δ/r, 1/r) exactly (an identity, no
-    approximation; checked to 25 digits in ``tests/test_beyond.py``), and the enclosure of
-    m/bound over the box :func:`reflect_cell` (which contains the cell's image, r' ≥ 1)
-    encloses m/bound over the cell. A cell straddling r = 1 is enclosed as the union of its
-    two halves r ≤ 1 and r ≥ 1.
+    r ≤ 1 through an exact symmetry. Write r_o = wφ_o/q, r_n = (1−w)φ_n/q (q the mixture);
+    pointwise w φ_o r_n = (1−w) φ_n r_o (both are wφ_o(1−w)φ_n/q), so
+    m(w, Δ, r) = E_{φ_o}[r_n] = ((1−w)/w)·E_{φ_n}[r_o]. Substitute x = Δ − r y: φ_n(x) dx =
+    φ(y) dy and φ_o(x) = ψ(y)/r, φ_n(x) = φ(y)/r with ψ the density of N(Δ/r, 1/r²), so
+    r_o(x) = wψ(y)/(wψ(y) + (1−w)φ(y)) is the new-component responsibility of the mixture
+    with old weight 1 − w, old N(0, 1), new N(Δ/r, 1/r²): E_{φ_n}[r_o] = m(1 − w, Δ/r, 1/r).
+    The stated bound carries the same factor: √(2r'/(1+r'²)) = √(2r/(1+r²)),
+    Δ'²/(1+r'²) = Δ²/(1+r²), ((1−w)/w)·√(w/(1−w)) = √((1−w)/w). Hence
+    m/bound(w, Δ, r) = m/bound(1 − w, Δ/r, 1/r) exactly (an identity, no approximation;
+    checked to 25 digits in ``tests/test_beyond.py``), and the enclosure of m/bound over the
+    box :func:`reflect_cell` (which contains the cell's image, r' ≥ 1) encloses m/bound over
+    the cell. A cell straddling r = 1 is enclosed as the union of its halves r ≤ 1, r ≥ 1.
+    (With the α's expanded, the terms ±Δ²/(2r²) of α0 cancel only pointwise and direct branch
+    and bound did not close for r < 1; with the closed forms of :func:`_any_family_R` it
+    would too — 33 cells for r ∈ [0.2, 0.9], Δ ≤ 20, against 120 on the reflected boxes, whose
+    Δ' = Δ/r reaches 100 — but the reflection keeps every enclosure at r ≥ 1, and the checker
+    re-derives the same reflection.)
     """
     R = _any_family_ratio(cell)
     D = interval(*cell["delta"])
@@ -730,8 +746,11 @@ def any_family_margin(cell: Cell, variant: dict[str, Any]) -> arb:
 
 
 def any_family_local(box: Cell, variant: dict[str, Any]) -> list[Local]:
-    """No local argument yet: a box must keep r away from 1 (the equal-scale case, with its
-    attainment point (½, 0), is ``rkl.drift_bc_bound``)."""
+    """No local argument yet: a box must not contain the attainment point (w, Δ, r) =
+    (½, 0, 1) (the equal-scale case, with its attainment point (½, 0), is
+    ``rkl.drift_bc_bound``); r < 1 and r > 1 are therefore certified as separate boxes
+    (:attr:`Certifiable.more_boxes`). A box straddling r = 1 away from that point is fine (its
+    cells are enclosed as the union of their halves r ≤ 1, r ≥ 1)."""
     if box["r"][0] <= 1 <= box["r"][1] and box["delta"][0] == 0 and \
             box["w"][0] <= F(1, 2) <= box["w"][1]:
         return [Local("attainment_point", "region",
@@ -827,7 +846,9 @@ _register(Certifiable(
 
 _register(Certifiable(
     id="beyond.any_family",
-    statement="unequal scales: m(w, Δ, r) ≤ ½√((1−w)/w)·√(2r/(1+r²)) e^{−Δ²/(4(1+r²))}",
+    statement="unequal scales: m(w, Δ, r) ≤ ½√((1−w)/w)·√(2r/(1+r²)) e^{−Δ²/(4(1+r²))}; "
+              "r < 1 is a second box (--box r=0.2:0.95; one box cannot hold both sides of "
+              "the attainment point (½, 0, 1))",
     axes=(_frac_axis("w", "0.000001", "0.999999", ("0", "1"), True, True, doc="old weight"),
           _frac_axis("delta", "0", "20", ("0", "1000000"), scale="20", doc="separation Δ"),
           _frac_axis("r", "1.1", "5", ("0", "1000000"), True, scale="4",
@@ -838,7 +859,10 @@ _register(Certifiable(
              "bc_ratio_unsquared": {"bc": "ratio_unsquared"},
              "prefactor_quarter": {"prefactor": F(1, 4)}},
     split_axes=("w", "delta", "r"),
-    method="margin 1 − E_{N(μ,s²)}[sech(ℓ/2)], ℓ quadratic, by Gaussian panel sums",
+    more_boxes=({"r": (F("0.2"), F("0.95"))},),
+    method="margin 1 − E_{N(μ,s²)}[sech(ℓ/2)], ℓ quadratic in closed form, by Gaussian panel "
+           "sums; cells with r ≤ 1 on their image under the exact symmetry (w, Δ, r) → "
+           "(1−w, Δ/r, 1/r) of m/bound",
 ))
 
 

@@ -19,7 +19,9 @@ The margins (whitened units, Z ~ N(0,1), c = log(w/(1−w))):
 * ``rkl.weight_convergence``: ∫(φ(x) − φ(x−Δ))²/(wφ(x) + (1−w)φ(x−Δ)) dx (> 0).
 * ``rkl.local_geometry``: min_ij 1 − |E[K_ij(Δ/2+Z) sech((c−ΔZ)/2)]|/√(E K_ij²).
 * ``beyond.any_family``: 1 − E[sech(ℓ(X)/2)], X ~ N(Δ/(1+r²), 2r²/(1+r²)), ℓ the log-odds of
-  the old component N(0, 1) against N(Δ, r²).
+  the old component N(0, 1) against N(Δ, r²) (quadratic, coefficients in closed form); a cell
+  with r ≤ 1 is enclosed on its image under (w, Δ, r) → (1−w, Δ/r, 1/r), which leaves m/bound
+  unchanged (derived in ``_any_family``).
 
 Usage: ``python -m symforget.certified.check CERT.json`` (exit 0 valid, 1 rejected, 2 usage).
 """

@@ -48,3 +48,15 @@ def test_without_the_flag_nothing_is_certified(tmp_path, capsys):
 @pytest.mark.parametrize("cid", ["rkl.drift_bc_bound"])
 def test_mutant_names_exist(cid):
     assert "exponent_1/6" in certified.list_certifiable()[cid]["mutants"]
+
+
+def test_verify_certified_runs_the_further_boxes(tmp_path, capsys):
+    """beyond.any_family's r < 1 part is a second box (one product box cannot hold both sides
+    of the attainment point (½, 0, 1)); verify --certified proves and checks both."""
+    out = tmp_path / "report.json"
+    code = main(["verify", "beyond.any_family", "--certified", "--json", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "2 of 2 certificate(s) hold" in printed
+    labels = [e["claim"] for e in json.loads(out.read_text())["certified"]]
+    assert labels == ["beyond.any_family", "beyond.any_family [r=0.2:0.95]"]

@@ -215,7 +215,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     if report.results:
         print(_table(report.results))
     if certified:
-        print("\ncertified (ball arithmetic over the default box, re-checked independently):")
+        print("\ncertified (ball arithmetic over the default box and any further boxes, "
+              "re-checked independently):")
         print(_table_certified(certified))
     bad = [r for r in report.results if not r.ok]
     for r in bad:
@@ -260,16 +261,28 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _certify(ids: Sequence[str]) -> list[dict[str, Any]]:
-    """Certify every certifiable claim among ``ids`` over its default box and re-check the
-    certificate with :mod:`symforget.certified.check` (which shares no code with the prover)."""
+    """Certify every certifiable claim among ``ids`` over its default box and its further boxes
+    (:attr:`symforget.certified.statements.Certifiable.more_boxes`, e.g. ``beyond.any_family``
+    for r < 1) and re-check each certificate with :mod:`symforget.certified.check` (which
+    shares no code with the prover)."""
     from .. import certified
+    from ..certified.prover import frac_str
+    from ..certified.statements import CERTIFIABLE
 
     out = []
-    todo = [cid for cid in ids if cid in certified.list_certifiable()]
-    for i, cid in enumerate(todo):
-        _progress_line(f"[certify {i + 1}/{len(todo)}] {cid} ... ")
+    todo = []
+    for cid in ids:
+        if cid in certified.list_certifiable():
+            entry = CERTIFIABLE[cid]
+            default = entry.default_box()
+            for box in entry.boxes():
+                extra = ",".join(f"{k}={frac_str(v[0])}:{frac_str(v[1])}" for k, v in box.items()
+                                 if v != default[k])
+                todo.append((cid, box, f"{cid} [{extra}]" if extra else cid))
+    for i, (cid, box, label) in enumerate(todo):
+        _progress_line(f"[certify {i + 1}/{len(todo)}] {label} ... ")
         t0 = time.perf_counter()
-        cert = certified.prove(cid)
+        cert = certified.prove(cid, box)
         t1 = time.perf_counter()
         checked = False
         detail = cert.status
@@ -282,7 +295,7 @@ def _certify(ids: Sequence[str]) -> list[dict[str, Any]]:
         t2 = time.perf_counter()
         _progress_line(f"{cert.status}{', re-checked' if checked else ''} "
                        f"({t2 - t0:.1f} s)\n")
-        out.append({"claim": cid, "status": cert.status, "checked": checked,
+        out.append({"claim": label, "status": cert.status, "checked": checked,
                     "cells": len(cert.cells), "local": len(cert.local),
                     "prove_seconds": round(t1 - t0, 3), "check_seconds": round(t2 - t1, 3),
                     "detail": detail})

@@ -394,7 +394,11 @@ def loo_advantages(rewards: Any, beta: Any) -> np.ndarray:
        A_i = \frac{e^{\beta r_i}}{Z_{-i}} - 1,\qquad
        Z_{-i} = \frac{1}{G-1}\sum_{j\ne i} e^{\beta r_j},
 
-    formed in log space (rewards shifted by their maximum). Z_{−i} does not contain r_i, so
+    formed in log space (rewards shifted by their maximum) in O(G) per group: with
+    :math:`e_j = e^{\beta(r_j - \max r)} \le 1` and :math:`S = \sum_j e_j \ge 1`,
+    :math:`\sum_{j\ne i} e_j = S - e_i \ge 1` for every i but the group's argmax (rounding error
+    ≤ G·eps relative), and the argmax's sum of the others by a log-sum-exp of its own (no
+    cancellation when it dominates). Z_{−i} does not contain r_i, so
     :math:`\mathbb E[A_i\nabla\log q(x_i)] = \mathbb E[e^{\beta R}\nabla\log q]\,
     \mathbb E[1/Z_{-i}]`: the direction of :math:`\nabla\log\mathbb E_q e^{\beta R}` with
     a positive factor that tends to :math:`1/\mathbb E e^{\beta R}` as G grows. Unlike the
@@ -408,8 +412,14 @@ def loo_advantages(rewards: Any, beta: Any) -> np.ndarray:
     g = r.shape[-1]
     b = np.asarray(beta, dtype=np.float64)[..., None]
     z = b * (r - r.max(axis=-1, keepdims=True))
-    others = np.where(np.eye(g, dtype=bool), -np.inf, z[..., None, :])  # row i: j != i
-    log_zmi = logsumexp(others, axis=-1) - np.log(g - 1.0)
+    e = np.exp(z)
+    with np.errstate(divide="ignore"):  # the argmax's entry is replaced below
+        log_zmi = np.log(e.sum(axis=-1, keepdims=True) - e)
+    top = np.argmax(z, axis=-1)[..., None]
+    rest = z.copy()
+    np.put_along_axis(rest, top, -np.inf, axis=-1)
+    np.put_along_axis(log_zmi, top, logsumexp(rest, axis=-1, keepdims=True), axis=-1)
+    log_zmi = log_zmi - np.log(g - 1.0)
     with np.errstate(over="ignore"):  # an overflow is refused below, with its cause
         adv = np.expm1(z - log_zmi)
     if not np.all(np.isfinite(adv)):

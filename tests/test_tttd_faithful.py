@@ -112,3 +112,19 @@ def test_paper_defaults_claim_and_mutants() -> None:
     assert run_claim(claim, Context(profile="quick")).status == "pass"
     for name, kw in claim.mutants.items():
         assert run_claim(claim, Context(profile="quick"), **kw).status == "fail", name
+
+
+@pytest.mark.parametrize("g, b, spread", [(2, 1.0, 1.0), (8, 3.0, 2.0), (64, 0.5, 1.0),
+                                          (4000, 1.0, 3.0), (16, 1.0, 300.0)])
+def test_loo_advantages_match_the_direct_leave_one_out_means(g, b, spread) -> None:
+    """The O(G) form (S − e_i, the argmax's others by their own log-sum-exp) against the
+    definition e^{βr_i}/mean_{j≠i} e^{βr_j} − 1 computed by deleting r_i (float64, rewards
+    shifted by the group's maximum); the widest spread makes the top reward dominate its group
+    by e^{22} to e^{140} (where S − e_i would cancel completely in the argmax's row)."""
+    rng = np.random.default_rng(g)
+    r = rng.normal(size=(3, g)) * spread / max(1.0, b * spread / 200)
+    z = b * (r - r.max(axis=-1, keepdims=True))
+    direct = np.array([[np.exp(z[k, i]) / np.mean(np.exp(np.delete(z[k], i))) - 1.0
+                        for i in range(g)] for k in range(3)])
+    got = M.loo_advantages(r, b)
+    np.testing.assert_allclose(got, direct, rtol=g * 1e-15, atol=1e-300)

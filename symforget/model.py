@@ -143,14 +143,18 @@ def fkl_grad(
     :math:`\nabla_{(w,\mu_o,\mu_n)} L_F = -\mathbb E_{P_{\rm train}}[\nabla\log q_\theta]` with
     :math:`P_{\rm train} = (1-\rho)\mathcal N(m_d,\sigma^2) + \rho\,\mathcal N(m_r,\sigma^2)`,
     ρ = ``replay``. In particular :math:`\partial_w L_F = (w - \mathbb E_P[r_o])/(w(1-w))`
-    (claim ``fkl.em_identity``).
+    (claim ``fkl.em_identity``); where that difference cancels (w → 0 with the data on the new
+    mode) the entry is re-formed by exponential tilting, so it stays relatively accurate down
+    to w = 1e-12 (:func:`symforget.numeric.fastgrad.fkl_dw_small`; with component scales
+    ≤ 5e-12, ``symforget.general``).
 
     Returns an array of shape ``broadcast_shape + (3,)``. With ``cov`` (d×d) the means are
     vectors ``(..., d)`` and the result is ``(..., 1 + 2d)``, see :mod:`symforget.multivariate`.
 
     **Domain and accuracy.** Means within 1e8σ of each other (``PrecisionError`` beyond, naming
-    the two means); relative error ≤ 1e-12 with a floor of 1e-3·‖g‖∞ (README "Accuracy and
-    domains"; tests/test_domain.py, tests/test_metamorphic.py).
+    the two means); relative error ≤ 1e-12 with a floor of 1e-3·‖g‖∞
+    (docs/guide/precision.md, "Accuracy and domains"; tests/test_domain.py,
+    tests/test_metamorphic.py, tests/test_fastgrad.py).
 
     Examples
     --------
@@ -342,8 +346,9 @@ def rkl_grad(
     are vectors ``(..., d)`` and the result is ``(..., 1 + 2d)``, see :mod:`symforget.multivariate`.
 
     **Domain and accuracy.** Means within 1e8σ of each other (``PrecisionError`` beyond, naming
-    the two means); relative error ≤ 1e-12 with a floor of 1e-3·‖g‖∞ (README "Accuracy and
-    domains"; tests/test_domain.py, tests/test_metamorphic.py).
+    the two means); relative error ≤ 1e-12 with a floor of 1e-3·‖g‖∞
+    (docs/guide/precision.md, "Accuracy and domains"; tests/test_domain.py,
+    tests/test_metamorphic.py).
 
     Examples
     --------

@@ -216,12 +216,14 @@ def _dw_forms(w, mo, so, mn, sn, m, sd) -> tuple[np.ndarray, np.ndarray]:
             continue
         lk = lk[ok]
         h = m[ok] * a_d[ok] + k * (mo[ok] * a_o[ok] - mn[ok] * a_n[ok])
-        kappa = -0.5 * (m[ok]**2 * a_d[ok] + k * mo[ok]**2 * a_o[ok] - k * mn[ok]**2 * a_n[ok])
-        if k == 1:
+        if k == 1:  # the form that cancels exactly when the data are the new component
             logC[1, ok] = _log_c1(mo[ok], so[ok], mn[ok], sn[ok], m[ok], sd[ok])
-        else:
-            logC[k, ok] = (kappa + h * h / (2.0 * lk) - 0.5 * np.log(lk * sd[ok]**2)
-                           + k * np.log(sn[ok] / so[ok]))
+        elif k == 2:
+            kappa = -0.5 * (m[ok]**2 * a_d[ok] + 2 * mo[ok]**2 * a_o[ok]
+                            - 2 * mn[ok]**2 * a_n[ok])
+            logC[2, ok] = (kappa + h * h / (2.0 * lk) - 0.5 * np.log(lk * sd[ok]**2)
+                           + 2 * np.log(sn[ok] / so[ok]))
+        # k = 0: C₀ = 1 (log C₀ is not used)
         M, sk = h / lk, 1.0 / np.sqrt(lk)
         A = 0.5 * sk * sk * (a_n[ok] - a_o[ok])
         B = sk * ((M - mn[ok]) * a_n[ok] - (M - mo[ok]) * a_o[ok])

@@ -12,8 +12,8 @@ for Δ > 1, :math:`R = \frac1{\Delta}\int\varphi((u+c)/\Delta)\operatorname{sech
 by Arb on [−8, 8] (the poles of sech(u/2) stay at distance π from the real axis) and beyond
 in closed form, termwise from the alternating series of sech with a rigorous truncation
 bound (:func:`_sech_tail`); at Δ = 0, R = sech(c/2) exactly. The
-enclosed tails are added as balls; the working precision and the range grow until the relative
-width is at most 10^−digits.
+enclosed tails are added as balls; the working precision (and with it the Z-range and the number
+of sech tail terms) grows until the relative width is at most 10^−digits.
 """
 
 from __future__ import annotations

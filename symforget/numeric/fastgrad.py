@@ -454,10 +454,10 @@ def fkl_grad(params: Sequence[np.ndarray]) -> np.ndarray:
         w, mu_o, mu_n, m_d, m_r, r, sig = (float(p) for p in params)
         G = w - float(out[0]) * w * (1.0 - w)
         if w < 0.5 and not abs(w - G) * _CANCEL >= max(w, G):
-            val, mag = _dw_parts_scalar(w, mu_o, mu_n, m_d, sig)
+            val, mag = _dw_point(w, mu_o, mu_n, m_d, sig)
             val, mag = (1.0 - r) * val, (1.0 - r) * mag
             if r:
-                v2, m2 = _dw_parts_scalar(w, mu_o, mu_n, m_r, sig)
+                v2, m2 = _dw_point(w, mu_o, mu_n, m_r, sig)
                 val, mag = val + r * v2, mag + r * m2
             if math.isfinite(val) and mag < max(w, G) / (w * (1.0 - w)):
                 out[0] = val
@@ -520,20 +520,10 @@ def _dw_parts(w: np.ndarray, mu_o: np.ndarray, mu_n: np.ndarray, m: np.ndarray,
     return val, mag
 
 
-def _dw_parts_scalar(w: float, mu_o: float, mu_n: float, m: float,
-                     sigma: float) -> tuple[float, float]:
-    """:func:`_dw_parts` at one point, on Python floats."""
-    A, B0 = _dw_coefficients(mu_o, mu_n, m, sigma)
-    e2 = 2.0 * B0 + 2.0 * A * A
-    if not (0.0 < w < 0.5 and e2 <= _DW_EXP_MAX):
-        return math.nan, math.inf
-    b = -(math.log(w) - math.log1p(-w) + B0 + 2.0 * A * A)
-    G = float(_small(np.array([abs(A)]), np.array([b]), np.empty((5, 1)), "gk")[1, 0])
-    one_m = 1.0 - w
-    t1 = (-w - math.expm1(B0 + 0.5 * A * A)) / one_m**2
-    t2 = w / one_m**3 * (math.exp(e2) * G)
-    val = t1 + t2
-    return (val, abs(t1) + abs(t2)) if math.isfinite(val) else (math.nan, math.inf)
+def _dw_point(w: float, mu_o: float, mu_n: float, m: float, sigma: float) -> tuple[float, float]:
+    """:func:`_dw_parts` at one point (rare: only where the direct w-entry cancels)."""
+    val, mag = _dw_parts(*(np.array([v], dtype=np.float64) for v in (w, mu_o, mu_n, m, sigma)))
+    return float(val[0]), float(mag[0])
 
 
 def fkl_dw_small(w: np.ndarray, mu_o: np.ndarray, mu_n: np.ndarray, m: np.ndarray,

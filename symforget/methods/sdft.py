@@ -65,6 +65,7 @@ from ..numeric.compile import compile_exprs, compile_spec
 from ..numeric.progress import report_steps
 from ..numeric.quadrature import expect
 from ..symbolic import sdft as S
+from ..symbolic import tilt as T
 from ..symbolic.symbols import x as _x
 from .base import MethodRun, Problem, renamed_hint
 
@@ -290,14 +291,28 @@ def tilt_teacher(problem: Problem, ubar: np.ndarray, *,
     {2\sigma^2(1+\kappa)}`.
     """
     vb = np.asarray(ubar, dtype=np.float64)
-    k, m, sg = float(tilt_strength), problem.mu_new_star, problem.sigma
     lw = np.stack([-np.logaddexp(0.0, -vb[..., 0]), -np.logaddexp(0.0, vb[..., 0])], axis=-1)
-    mus = vb[..., 1:3]
-    lw = lw - k * (mus - m) ** 2 / (2.0 * sg * sg * (1.0 + k))
+    return _tilted(lw, vb[..., 1:3], np.full(vb[..., 1:3].shape, problem.sigma),
+                   problem.mu_new_star, problem.sigma, tilt_strength)
+
+
+@cache
+def _tilt_fn() -> Any:
+    return compile_exprs(T.quadratic_tilt().as_tuple(), T.QUAD_ARGS)
+
+
+def _tilted(lw: np.ndarray, mus: np.ndarray, sds: np.ndarray, m: float, s_reward: float,
+            tilt_strength: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Components (log-weights, means, scales) of :math:`\propto q\,e^{\kappa R}`,
+    :math:`R = -(x-m)^2/(2s_R^2)`, for a mixture with components (``lw``, ``mus``, ``sds``)
+    (last axis): each component tilted by the one Gaussian-tilt definition
+    :func:`symforget.symbolic.tilt.quadratic_tilt` (curvature 1/s_R², temperature 1/κ), its
+    weight times Z_c, renormalised."""
+    log_z, mean, var = _tilt_fn()(mus, sds, m, 1.0 / (s_reward * s_reward), 0.0,
+                                  1.0 / float(tilt_strength))
+    lw = lw + log_z
     lw = lw - np.logaddexp(lw[..., :1], lw[..., 1:2])
-    means = (mus + k * m) / (1.0 + k)
-    scales = np.full(means.shape, sg / math.sqrt(1.0 + k))
-    return lw, means, scales
+    return lw, np.asarray(mean, dtype=np.float64), np.sqrt(np.asarray(var, dtype=np.float64))
 
 
 def anchored_components(problem: Problem, ubar: np.ndarray, *, lam: float,
@@ -478,16 +493,11 @@ def tilt_teacher5(problem: Problem, teacher_state: np.ndarray, *, tilt_strength:
     :math:`\log Z_c = -\tfrac12\log(1 + a\bar s_c^2) - \frac{a(\bar\mu_c-\mu_n^*)^2}
     {2(1 + a\bar s_c^2)}`. With s̄c = σn* = σ this is :func:`tilt_teacher`.
     """
-    m, sn_star = problem.mu_new_star, problem.scales[1]
-    a = float(tilt_strength) / (sn_star * sn_star)
     lwo, lwn = teacher_weights(teacher_state, weight_param)
     mus = np.array([teacher_state[1], teacher_state[3]], dtype=np.float64)
     sds = np.array([teacher_state[2], teacher_state[4]], dtype=np.float64)
-    v = sds * sds
-    lw = np.array([lwo, lwn]) - 0.5 * np.log1p(a * v) - a * (mus - m) ** 2 / (2.0 * (1.0 + a * v))
-    lw = lw - np.logaddexp(lw[0], lw[1])
-    prec = 1.0 / v + a
-    return lw, (mus / v + a * m) / prec, 1.0 / np.sqrt(prec)
+    return _tilted(np.array([lwo, lwn]), mus, sds, problem.mu_new_star, problem.scales[1],
+                   tilt_strength)
 
 
 def anchored_teacher5(problem: Problem, teacher_state: np.ndarray, *, lam: float, anchor: str,
